@@ -1,0 +1,51 @@
+// lmlab train --config F.toml [--set key=value]... [--resume] [--print-config]
+#include <iostream>
+
+#include "commands.h"
+#include "lmlab/common/error.h"
+#include "lmlab/config/config.h"
+#include "lmlab/train/experiment.h"
+
+namespace lmlab::cli {
+
+namespace {
+
+struct TrainOptions {
+  std::string config_file;
+  std::vector<std::string> overrides;
+  bool resume = false;
+  bool print_config = false;
+};
+
+void run_train(const TrainOptions& o) {
+  Experiment exp;
+  config::Schema schema = config::Schema::of(exp);
+  if (o.print_config) {
+    // Every key with its default (or, with --config/--set, its resolved value).
+    if (!o.config_file.empty()) config::apply_toml_file(schema, o.config_file);
+    config::apply_overrides(schema, o.overrides);
+    std::cout << config::describe(schema);
+    return;
+  }
+  if (o.config_file.empty()) throw UserError("lmlab train: --config is required (see --print-config)");
+  config::apply_toml_file(schema, o.config_file);
+  config::apply_overrides(schema, o.overrides);
+  throw UserError("'lmlab train' is not implemented yet (issue #4: training core); the config " +
+                  o.config_file + " is valid");
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto opts = std::make_shared<TrainOptions>();
+  auto* sub = app.add_subcommand("train", "Train a language model from a TOML experiment config");
+  sub->add_option("--config", opts->config_file, "Experiment file (TOML)");
+  sub->add_option("--set", opts->overrides, "Override a key: --set section.key=value (repeatable)")
+      ->allow_extra_args(false);
+  sub->add_flag("--resume", opts->resume, "Continue from the last checkpoint in run.out_dir");
+  sub->add_flag("--print-config", opts->print_config,
+                "Print every config key with its type, default and help, then exit");
+  sub->callback([opts] { run_train(*opts); });
+}
+
+}  // namespace lmlab::cli

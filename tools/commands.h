@@ -1,0 +1,25 @@
+// The `lmlab` command's areas. Each area registers its subcommands in its own file
+// (tools/cmd_<area>.cpp); main() in lmlab.cpp only wires them together.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace lmlab::cli {
+
+void add_tokenizer_commands(CLI::App& app);
+void add_data_commands(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
+void add_scaling_commands(CLI::App& app);
+void add_export_commands(CLI::App& app);
+void add_quickstart_command(CLI::App& app);
+
+// A subcommand whose implementation has not landed yet: running it says so and exits 2.
+CLI::App* add_unimplemented(CLI::App& parent, const std::string& name,
+                            const std::string& description, const std::string& issue);
+
+// "lmlab 0.1.0 / libtorch X / CUDA: ..." as printed by `lmlab --version`.
+std::string version_text();
+
+}  // namespace lmlab::cli
