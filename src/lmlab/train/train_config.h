@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "lmlab/train/loss_config.h"
+
 namespace lmlab {
 
 struct RunConfig {
@@ -21,11 +23,13 @@ struct RunConfig {
 struct TrainConfig {
   int64_t steps = 1000;
   double lr = 3e-4;
+  LossConfig loss;
 
   template <class V>
   void visit(V& v) {
     v.field("steps", steps, "number of optimizer steps");
     v.field("lr", lr, "peak learning rate");
+    v.section("loss", loss);
   }
 };
 

@@ -1,0 +1,51 @@
+// The decoder-only transformer every method plugs into: LLaMA-style (RMSNorm, RoPE, SwiGLU, no
+// biases) or GPT-2-style (LayerNorm, learned positions, GELU), chosen by [model] arch. Each
+// block's FFN comes from the FFN registry ([model.ffn] type), so MoE variants only add entries.
+// Pinned so the trainer, evaluation and export can be written against it while it lands (#4).
+#pragma once
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "lmlab/model/model_config.h"
+
+namespace lmlab::model {
+
+// Keys and values of every layer for incremental decoding (generation).
+struct KVCache {
+  std::vector<torch::Tensor> k, v;  // per layer: (B, n_head, T_cached, head_dim)
+  int64_t length() const { return k.empty() || !k[0].defined() ? 0 : k[0].size(2); }
+};
+
+class TransformerImpl : public torch::nn::Module {
+ public:
+  explicit TransformerImpl(const ModelConfig& cfg);
+
+  // idx: (B, T) int64 token ids -> logits (B, T, vocab_size).
+  torch::Tensor forward(const torch::Tensor& idx);
+  // Same, continuing from (and extending) `cache`: positions start at cache.length().
+  // Equal (within fp tolerance) to the last T rows of forward() on the whole sequence.
+  torch::Tensor forward_cached(const torch::Tensor& idx, KVCache& cache);
+
+  // Sum over layers of the FFN auxiliary losses of the last forward (already weighted);
+  // an undefined tensor when no block has one.
+  torch::Tensor aux_loss() const;
+  // Per-layer routing statistics of the last forward ({"layer3": {...}, ...}).
+  nlohmann::json ffn_stats() const;
+
+  int64_t total_params() const;
+  int64_t active_params() const;  // parameters touched per token (embeddings counted once)
+  // Forward+backward FLOPs per token at sequence length T (6N + attention), for MFU.
+  double train_flops_per_token(int64_t T) const;
+
+  const ModelConfig& config() const { return cfg_; }
+
+ private:
+  ModelConfig cfg_;
+  struct Layers;  // defined by the implementation
+  std::shared_ptr<Layers> layers_;
+};
+TORCH_MODULE(Transformer);
+
+}  // namespace lmlab::model

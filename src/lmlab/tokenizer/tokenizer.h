@@ -1,0 +1,42 @@
+// The tokenizer as the rest of lmlab sees it (data preparation, evaluation, generation, export):
+// a byte-level BPE or Scaffold-BPE tokenizer loaded from a Hugging Face tokenizer.json.
+// Model-facing ids are 0..vocab_size()-1; scaffold tokens never appear in them.
+// Pinned so the data and eval modules can be written against it while the tokenizer lands
+// (issue #3); the implementation is free to grow behind it.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lmlab::tokenizer {
+
+class Tokenizer {
+ public:
+  // Reads a tokenizer.json; UserError naming the file and the field when it is malformed.
+  static Tokenizer load(const std::string& path);
+
+  // Any byte string -> ids (special tokens in the text are recognised as such).
+  // decode(encode(x)) == x for every x, including invalid UTF-8.
+  std::vector<uint32_t> encode(std::string_view text) const;
+  std::string decode(const std::vector<uint32_t>& ids) const;
+
+  // Number of model-facing ids (normal tokens + special tokens).
+  uint32_t vocab_size() const;
+  // Id of a special token such as "<|endoftext|>", if the tokenizer has it.
+  std::optional<uint32_t> special_id(const std::string& content) const;
+
+  Tokenizer(Tokenizer&&) noexcept;
+  Tokenizer& operator=(Tokenizer&&) noexcept;
+  ~Tokenizer();
+
+  struct State;  // defined by the implementation
+
+ private:
+  explicit Tokenizer(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace lmlab::tokenizer
