@@ -1,0 +1,23 @@
+// RMSNorm / LayerNorm (see norm.h).
+#include "lmlab/model/norm.h"
+
+namespace lmlab::model {
+
+NormImpl::NormImpl(int64_t dim, const ModelConfig& cfg) : rms_(cfg.arch == "llama"), eps_(cfg.norm_eps) {
+  weight_ = register_parameter("weight", torch::ones({dim}));
+  if (!rms_ && cfg.bias) bias_ = register_parameter("bias", torch::zeros({dim}));
+}
+
+torch::Tensor NormImpl::forward(const torch::Tensor& x) {
+  auto xf = x.to(torch::kFloat32);
+  torch::Tensor y;
+  if (rms_) {
+    y = xf * torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps_) * weight_.to(torch::kFloat32);
+  } else {
+    auto b = bias_.defined() ? bias_.to(torch::kFloat32) : torch::Tensor();
+    y = torch::layer_norm(xf, {xf.size(-1)}, weight_.to(torch::kFloat32), b, eps_);
+  }
+  return y.to(x.scalar_type());
+}
+
+}  // namespace lmlab::model
