@@ -17,7 +17,9 @@ torch::Tensor causal_attention_explicit(const torch::Tensor& q, const torch::Ten
   int64_t Tq = q.size(2), Tk = k.size(2);
   auto att = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(-1)));  // (B, H, Tq, Tk)
   att = att.masked_fill(causal_mask(Tq, Tk, q.device()).logical_not(), -std::numeric_limits<double>::infinity());
-  att = torch::softmax(att.to(torch::kFloat32), -1).to(q.scalar_type());
+  // softmax in fp32 at least (bf16 under autocast), fp64 for fp64 inputs (gradient checks)
+  auto dtype = q.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+  att = torch::softmax(att.to(dtype), -1).to(q.scalar_type());
   if (dropout_p > 0) att = torch::dropout(att, dropout_p, /*train=*/true);
   return torch::matmul(att, v);
 }

@@ -9,13 +9,15 @@ NormImpl::NormImpl(int64_t dim, const ModelConfig& cfg) : rms_(cfg.arch == "llam
 }
 
 torch::Tensor NormImpl::forward(const torch::Tensor& x) {
-  auto xf = x.to(torch::kFloat32);
+  // fp32 at least: bf16/fp16 inputs are upcast, fp64 (gradient checks) stays fp64.
+  auto dtype = x.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+  auto xf = x.to(dtype);
   torch::Tensor y;
   if (rms_) {
-    y = xf * torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps_) * weight_.to(torch::kFloat32);
+    y = xf * torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps_) * weight_.to(dtype);
   } else {
-    auto b = bias_.defined() ? bias_.to(torch::kFloat32) : torch::Tensor();
-    y = torch::layer_norm(xf, {xf.size(-1)}, weight_.to(torch::kFloat32), b, eps_);
+    auto b = bias_.defined() ? bias_.to(dtype) : torch::Tensor();
+    y = torch::layer_norm(xf, {xf.size(-1)}, weight_.to(dtype), b, eps_);
   }
   return y.to(x.scalar_type());
 }

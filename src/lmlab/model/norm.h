@@ -1,7 +1,8 @@
 // Normalization of the residual stream before each sub-layer and before the output head.
 //   RMSNorm (LLaMA):    y = x / sqrt(mean(x^2) + eps) * g
 //   LayerNorm (GPT-2):  y = (x - mean(x)) / sqrt(var(x) + eps) * g + b   (b only with [model] bias)
-// Both compute in fp32 and return the input dtype, so bf16 autocast does not lose precision here.
+// Both compute in fp32 (fp64 for fp64 inputs) and return the input dtype, so bf16 autocast does
+// not lose precision here.
 #pragma once
 #include <torch/torch.h>
 
