@@ -66,7 +66,8 @@ Encoder::Encoder(const Model& model)
 }
 
 void Encoder::bpe_short(std::vector<uint32_t>& syms) const {
-  std::vector<uint32_t> ranks(syms.size());
+  thread_local std::vector<uint32_t> ranks;
+  ranks.resize(syms.size());
   for (size_t i = 0; i + 1 < syms.size(); ++i) ranks[i] = rank(syms[i], syms[i + 1]);
   ranks.back() = kNone;
   while (syms.size() > 1) {
@@ -124,13 +125,18 @@ void Encoder::bpe(std::string_view piece, std::vector<uint32_t>& out) const {
       return;
     }
   }
-  std::vector<uint32_t> syms(piece.size());
+  thread_local std::vector<uint32_t> syms;
+  syms.resize(piece.size());
   for (size_t i = 0; i < piece.size(); ++i) syms[i] = byte_id_[static_cast<unsigned char>(piece[i])];
   if (syms.size() > 1) (syms.size() <= 64 ? bpe_short(syms) : bpe_long(syms));
   out.insert(out.end(), syms.begin(), syms.end());
 }
 
 void Encoder::encode_piece(std::string_view piece, std::vector<uint32_t>& out) const {
+  if (piece.size() == 1 && whole_token_.empty()) {  // a byte is never scaffold: no BPE, no cache
+    out.push_back(byte_id_[static_cast<unsigned char>(piece[0])]);
+    return;
+  }
   thread_local PieceCache cache;
   if (cache.owner != serial_ || cache.where.size() > (1u << 20)) cache.reset(serial_);
   auto hit = cache.where.find(piece);
