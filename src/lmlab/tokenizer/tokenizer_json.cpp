@@ -234,7 +234,11 @@ std::string to_tokenizer_json(const Model& m) {
   for (uint32_t id = 0; id < m.tokens.size(); ++id)
     if (!m.tokens[id].empty()) vocab[key(id)] = id;
   ordered_json merges = ordered_json::array();
-  for (const Merge& mg : m.merges) merges.push_back(key(mg.left) + " " + key(mg.right));
+  // A pair merged a second time (possible once another merge re-created one of its parts) is
+  // written once: encoders use its first rank, and HF would otherwise keep the last one.
+  std::set<std::pair<uint32_t, uint32_t>> written;
+  for (const Merge& mg : m.merges)
+    if (written.insert({mg.left, mg.right}).second) merges.push_back(key(mg.left) + " " + key(mg.right));
   root["model"] = {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr},
                    {"continuing_subword_prefix", nullptr}, {"end_of_word_suffix", nullptr},
                    {"fuse_unk", false}, {"byte_fallback", false}, {"ignore_merges", m.ignore_merges},
