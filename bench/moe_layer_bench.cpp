@@ -19,11 +19,6 @@
 
 #include <torch/cuda.h>
 
-namespace lmlab::model {
-// ffn.cpp (issue #4) defines this; the weak copy lets the bench link until it is merged.
-__attribute__((weak)) int64_t FfnBlockImpl::active_params() const { return 0; }
-}  // namespace lmlab::model
-
 using lmlab::ModelConfig;
 using lmlab::model::FfnBlockImpl;
 using lmlab::model::FfnContext;

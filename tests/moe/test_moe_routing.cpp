@@ -7,12 +7,6 @@
 #include "lmlab/model/moe/router.h"
 #include "moe_test_util.h"
 
-namespace lmlab::model {
-// ffn.cpp (the FFN registry, issue #4) defines this; until it is merged into this branch the
-// weak copy lets the block tests link, and the real one replaces it.
-__attribute__((weak)) int64_t FfnBlockImpl::active_params() const { return 0; }
-}  // namespace lmlab::model
-
 namespace lmlab::model::moe {
 namespace {
 

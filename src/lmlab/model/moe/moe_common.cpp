@@ -1,15 +1,14 @@
 // Shared MoE helpers: placement, widths, seeded tables, RMSNorm, the SwiGLU expert bank.
 #include "lmlab/model/moe/moe_common.h"
 
+#include "lmlab/model/ffn_dense.h"
+
 #include <random>
 #include <vector>
 
 namespace lmlab::model::moe {
 
-int64_t dense_hidden(const ModelConfig& cfg) {
-  if (cfg.ffn.hidden > 0) return cfg.ffn.hidden;
-  return ((8 * cfg.d_model + 2) / 3 + 63) / 64 * 64;  // ceil(8d/3) rounded up to 64, as the dense FFN
-}
+int64_t dense_hidden(const ModelConfig& cfg) { return default_ffn_hidden(cfg); }
 
 int64_t expert_hidden(const ModelConfig& cfg) {
   return cfg.ffn.expert_hidden > 0 ? cfg.ffn.expert_hidden : dense_hidden(cfg);
