@@ -397,4 +397,28 @@ TEST_F(MoeTest, ComparisonConfigsHaveEqualTotalAndActiveParams) {
 }
 
 }  // namespace
+
+// Inside the transformer the inner residual must start from h (ctx.residual), not from u1.
+TEST_F(MoeTest, CartesianAndFinedeepTakeTheResidualStreamFromTheContext) {
+  CartesianMoeImpl cart(small_options(4, 2, 1, "coefficient"));
+  FinedeepOptions o;
+  o.d_model = 8;
+  o.hidden = 32;
+  FinedeepImpl fine(o);
+  for (FfnBlockImpl* b : std::vector<FfnBlockImpl*>{&cart, &fine}) {
+    auto in = batch(8);
+    auto h = torch::randn_like(in.x);
+    auto stream = [&](const torch::Tensor& hh, FfnContext c) {
+      return b == &cart ? cart.forward_stream(hh, in.x, c) : fine.forward_stream(hh, in.x, c);
+    };
+    auto without = b->forward(in.x, in.ctx);
+    EXPECT_TRUE(torch::equal(without, stream(in.x, in.ctx)));
+    FfnContext ctx = in.ctx;
+    ctx.residual = h;
+    auto with = b->forward(in.x, ctx);
+    EXPECT_TRUE(torch::equal(with, stream(h, in.ctx)));
+    EXPECT_FALSE(torch::allclose(with, without));
+  }
+}
+
 }  // namespace lmlab::model::moe

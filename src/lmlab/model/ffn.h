@@ -18,6 +18,9 @@ namespace lmlab::model {
 struct FfnContext {
   torch::Tensor token_ids;  // (B, T) int64: the input tokens (hash routing, MaskMoE)
   int64_t layer = 0;        // index of the transformer block this FFN sits in
+  // (B, T, C) the residual stream h whose normalisation is the block's input x. Blocks with an
+  // inner residual (CartesianMoE, Finedeep) need it; undefined when a caller has none.
+  torch::Tensor residual = {};
 };
 
 class FfnBlockImpl : public torch::nn::Module {

@@ -29,6 +29,7 @@ class BlockImpl : public torch::nn::Module {
     torch::Tensor* v = cache ? &cache->v[layer_] : nullptr;
     auto h = x + residual_dropout(attn(attn_norm(x), rope, k, v));
     ctx.layer = layer_;
+    ctx.residual = h;
     return h + residual_dropout(ffn->forward(ffn_norm(h), ctx));
   }
 

@@ -7,8 +7,8 @@
 // so a composite expert (i, j) is FFN^2_j(RMSNorm(h + FFN^1_i(u1))): n_experts^2 combinations.
 // This block returns m1 + m2; the transformer adds h.
 //
-// The FFN interface passes only u1, not h. forward_stream(h, u1) is the exact pass; forward()
-// uses u1 in place of h inside the block (x1 = u1 + m1) until the transformer passes h.
+// forward(u1, ctx) takes h from ctx.residual (the transformer always sets it), so it is the
+// exact pass; forward_stream(h, u1) is the same with h given explicitly.
 #pragma once
 #include "lmlab/model/moe/routed_moe.h"
 

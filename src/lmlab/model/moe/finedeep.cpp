@@ -19,7 +19,8 @@ FinedeepImpl::FinedeepImpl(const FinedeepOptions& o) : opt(o) {
 }
 
 torch::Tensor FinedeepImpl::forward(const torch::Tensor& x, const FfnContext& ctx) {
-  return forward_stream(x, x, ctx);
+  // Without the residual stream (a block used on its own) u1 stands in for h.
+  return forward_stream(ctx.residual.defined() ? ctx.residual : x, x, ctx);
 }
 
 torch::Tensor FinedeepImpl::forward_stream(const torch::Tensor& h, const torch::Tensor& u1, const FfnContext&) {

@@ -10,8 +10,7 @@
 //   x_m = x_{m-1} + sum_k r_{m,k} e_{m,k};   block output = x_M - h
 // Parameters and FLOPs equal the dense FFN's plus M*K*C router weights and (M-1)*C norm weights.
 // The exact router, the normalisation and the norm placement are not public (notes §4): they
-// are the options above. Like CartesianMoE, forward() uses u_1 in place of h for the inner
-// residual until the transformer passes h (forward_stream is the exact pass).
+// are the options above. Like CartesianMoE, forward() takes h from ctx.residual.
 // stats()["near_zero_share"]: share of expert activations silu(u W1) * (u W3) with |a| < eps,
 // the paper's motivation metric; dense_near_zero_share() measures the same on a dense FFN.
 #pragma once
