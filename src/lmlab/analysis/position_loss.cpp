@@ -22,7 +22,13 @@ EvalPoint parse_line(const std::string& path, int64_t line_no, const std::string
   try {
     j = json::parse(line);
   } catch (const json::parse_error& e) {
-    fail(std::string("not valid JSON: ") + e.what(), static_cast<int64_t>(std::max<size_t>(e.byte, 1)));
+    // e.what() is "[json.exception...] parse error at line 1, column C: <problem>"; the line
+    // and column are already ours, so keep only the problem.
+    std::string what = e.what();
+    size_t column_at = what.find("column ");
+    size_t problem_at = column_at == std::string::npos ? std::string::npos : what.find(": ", column_at);
+    fail("not valid JSON: " + (problem_at == std::string::npos ? what : what.substr(problem_at + 2)),
+         static_cast<int64_t>(std::max<size_t>(e.byte, 1)));
   }
   if (!j.is_object()) fail("expected a JSON object {\"step\": ..., \"position_loss\": [...]}");
   EvalPoint p;

@@ -1,0 +1,62 @@
+// Finedeep: M sub-layers x K fine-grained experts with sigmoid routing (see finedeep.h).
+#include "lmlab/model/moe/finedeep.h"
+
+#include "lmlab/common/error.h"
+
+namespace lmlab::model::moe {
+
+FinedeepImpl::FinedeepImpl(const FinedeepOptions& o) : opt(o) {
+  if (opt.m < 1 || opt.k < 1 || opt.hidden % (opt.m * opt.k) != 0)
+    throw UserError("[model.ffn] finedeep_m * finedeep_k = " + std::to_string(opt.m * opt.k) +
+                    " must divide the FFN hidden width " + std::to_string(opt.hidden));
+  const int64_t width = opt.hidden / (opt.m * opt.k);
+  for (int64_t m = 0; m < opt.m; ++m) {
+    auto tag = std::to_string(m);
+    banks.push_back(register_module("experts" + tag, ExpertBank(opt.k, opt.d_model, width)));
+    routers.push_back(register_parameter("router" + tag, torch::randn({opt.k, opt.d_model}) * 0.02));
+    if (m > 0) norms.push_back(register_parameter("norm" + tag, torch::ones({opt.d_model})));
+  }
+}
+
+torch::Tensor FinedeepImpl::forward(const torch::Tensor& x, const FfnContext& ctx) {
+  return forward_stream(x, x, ctx);
+}
+
+torch::Tensor FinedeepImpl::forward_stream(const torch::Tensor& h, const torch::Tensor& u1, const FfnContext&) {
+  auto x = h.reshape({-1, opt.d_model});  // (N, C) residual stream inside the block
+  auto delta = torch::zeros_like(x);
+  double near_zero = 0.0;
+  std::vector<double> mean_score;
+  for (int64_t m = 0; m < opt.m; ++m) {
+    auto u = m == 0 ? u1.reshape({-1, opt.d_model}) : rms_norm(x, norms[m - 1]);
+    auto acts = banks[m]->all_hidden(u);                 // (K, N, w)
+    auto e = torch::bmm(acts, banks[m]->w_down);         // (K, N, C)
+    auto r = opt.output_router ? torch::sigmoid((e * routers[m].unsqueeze(1)).sum(-1))  // (K, N)
+                               : torch::sigmoid(torch::linear(u, routers[m])).t();
+    if (opt.normalize) r = r / r.sum(0, /*keepdim=*/true);
+    auto y = (e * r.unsqueeze(-1)).sum(0);               // (N, C)
+    x = x + y;
+    delta = delta + y;
+    near_zero += near_zero_share(acts, opt.near_zero_eps) / static_cast<double>(opt.m);
+    mean_score.push_back(r.detach().mean().item<double>());
+  }
+  stats_ = {{"near_zero_share", near_zero}, {"mean_router_score", mean_score}, {"tokens", x.size(0)}};
+  return delta.view(u1.sizes());
+}
+
+int64_t FinedeepImpl::active_params() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+double dense_near_zero_share(const torch::nn::Module& ffn, const torch::Tensor& u, double eps) {
+  auto params = ffn.named_parameters();
+  const auto* w1 = params.find("w1.weight");
+  const auto* w3 = params.find("w3.weight");
+  if (!w1 || !w3) throw std::invalid_argument("dense_near_zero_share: the FFN has no w1/w3 (not SwiGLU)");
+  torch::NoGradGuard no_grad;
+  return near_zero_share(torch::silu(torch::linear(u, *w1)) * torch::linear(u, *w3), eps);
+}
+
+}  // namespace lmlab::model::moe

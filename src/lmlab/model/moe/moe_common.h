@@ -1,0 +1,49 @@
+// Pieces every MoE variant shares: the layer-placement rule, resolved expert widths, the
+// seeded fixed tables (hash routing, MaskMoE), RMSNorm for sub-layers, and a stacked bank of
+// SwiGLU experts FFN_e(x) = (silu(x Wg_e) * (x Wu_e)) Wd_e whose expert e is a slice.
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+
+#include "lmlab/model/model_config.h"
+
+namespace lmlab::model::moe {
+
+// Width of the dense FFN: [model.ffn] hidden, or the LLaMA 8/3*d_model rounded up to 64.
+int64_t dense_hidden(const ModelConfig& cfg);
+// Width of one routed expert: expert_hidden, else dense_hidden.
+int64_t expert_hidden(const ModelConfig& cfg);
+
+// Whether layer `layer` gets the MoE block ([model.ffn] moe_layers / moe_every / moe_from).
+bool is_moe_layer(const FfnConfig& ffn, int64_t layer);
+int64_t n_moe_layers(const ModelConfig& cfg);
+
+// (rows, keep) int64: row r holds the first `keep` entries of a random permutation of
+// 0..n_experts-1, drawn from `seed` with a fixed algorithm (same table on every platform).
+torch::Tensor seeded_expert_order(int64_t rows, int64_t n_experts, int64_t keep, uint64_t seed);
+
+// y = x / sqrt(mean(x^2) + eps) * weight  (x (..., C), weight (C))
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps = 1e-6);
+
+// Share of entries with |a| < eps (the near-zero activation rate Finedeep is motivated by).
+double near_zero_share(const torch::Tensor& activations, double eps);
+
+// E SwiGLU experts as stacked weights: Wg, Wu (E, C, H), Wd (E, H, C).
+class ExpertBankImpl : public torch::nn::Module {
+ public:
+  ExpertBankImpl(int64_t n_experts, int64_t d_model, int64_t hidden);
+  // Expert e on its tokens: (n, C) -> (n, C).
+  torch::Tensor expert(int64_t e, const torch::Tensor& x) const;
+  // Every expert on every token, one batched matmul: (N, C) -> (E, N, C).
+  torch::Tensor all(const torch::Tensor& x) const;
+  // The intermediate activations silu(x Wg_e) * (x Wu_e) of every expert: (E, N, H).
+  torch::Tensor all_hidden(const torch::Tensor& x) const;
+  int64_t params_per_expert() const { return 3 * d_model * hidden; }
+
+  int64_t n_experts, d_model, hidden;
+  torch::Tensor w_gate, w_up, w_down;
+};
+TORCH_MODULE(ExpertBank);
+
+}  // namespace lmlab::model::moe

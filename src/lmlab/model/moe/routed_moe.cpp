@@ -1,0 +1,83 @@
+// Top-k softmax MoE with optional shared experts and capacity (formulas in routed_moe.h).
+#include "lmlab/model/moe/routed_moe.h"
+
+#include "lmlab/model/moe/dispatch.h"
+
+namespace lmlab::model::moe {
+
+RoutedMoeOptions RoutedMoeOptions::from(const ModelConfig& cfg) {
+  RoutedMoeOptions o;
+  const FfnConfig& f = cfg.ffn;
+  o.d_model = cfg.d_model;
+  o.n_experts = f.n_experts;
+  o.top_k = f.top_k;
+  o.expert_hidden = moe::expert_hidden(cfg);
+  o.n_shared = f.n_shared;
+  o.shared_hidden = f.shared_hidden > 0 ? f.shared_hidden : o.expert_hidden;
+  o.shared_mix = f.shared_mix;
+  o.renormalize = f.renormalize;
+  o.disable_top1 = f.disable_top1;
+  o.capacity_factor = f.capacity_factor;
+  o.balance_coef = f.balance_coef;
+  return o;
+}
+
+RoutedMoeImpl::RoutedMoeImpl(const RoutedMoeOptions& o) : opt(o) {
+  experts = register_module("experts", ExpertBank(opt.n_experts, opt.d_model, opt.expert_hidden));
+  if (opt.learned_router) {
+    router = register_module("router", torch::nn::Linear(torch::nn::LinearOptions(opt.d_model, opt.n_experts).bias(false)));
+    torch::nn::init::normal_(router->weight, 0.0, 0.02);
+  }
+  if (opt.n_shared > 0) {
+    shared = register_module("shared", ExpertBank(opt.n_shared, opt.d_model, opt.shared_hidden));
+    if (opt.shared_mix == "coefficient")
+      coefficient = register_module("coefficient", torch::nn::Linear(opt.d_model, 2));
+  }
+}
+
+torch::Tensor RoutedMoeImpl::router_probs(const torch::Tensor& u) const {
+  // The authors keep the router in fp32 even when the rest runs in bf16.
+  return torch::softmax(torch::linear(u.to(torch::kFloat), router->weight.to(torch::kFloat)), -1);
+}
+
+Routing RoutedMoeImpl::route(const torch::Tensor& u, const FfnContext&) {
+  return route_topk(router_probs(u), opt.top_k, opt.renormalize, eval_top1_disabled());
+}
+
+torch::Tensor RoutedMoeImpl::forward(const torch::Tensor& x, const FfnContext& ctx) {
+  auto u = x.reshape({-1, opt.d_model});  // (N, C)
+  Routing r = route(u, ctx);
+  stats_ = routing_stats(r, opt.n_experts);
+  aux_ = torch::Tensor();
+  if (opt.balance_coef > 0 && r.probs.defined()) {
+    aux_ = opt.balance_coef * balance_loss(r, opt.n_experts);
+    stats_["aux_loss"] = aux_.item<double>();
+  }
+  int64_t dropped = 0;
+  if (opt.capacity_factor > 0)
+    dropped = apply_capacity(r, opt.n_experts, expert_capacity(opt.capacity_factor, u.size(0), r.experts.size(1), opt.n_experts));
+  stats_["dropped"] = dropped;
+
+  auto y = dispatch_combine(u, r.experts, r.weights, opt.n_experts,
+                            [this](int64_t e, const torch::Tensor& xe) { return experts->expert(e, xe); });
+  if (shared) {
+    auto s = shared->all(u).sum(0);  // (N, C)
+    if (coefficient) {
+      auto c = torch::softmax(coefficient(u), -1);  // (N, 2)
+      y = y * c.narrow(1, 0, 1) + s * c.narrow(1, 1, 1);
+    } else {
+      y = y + s;
+    }
+  }
+  return y.view(x.sizes());
+}
+
+int64_t RoutedMoeImpl::active_params() const {
+  int64_t n = nominal_k() * experts->params_per_expert();
+  if (router) n += router->weight.numel();
+  if (shared) n += opt.n_shared * shared->params_per_expert();
+  if (coefficient) n += coefficient->weight.numel() + coefficient->bias.numel();
+  return n;
+}
+
+}  // namespace lmlab::model::moe
