@@ -14,7 +14,7 @@ namespace lmlab::model {
 
 // Keys and values of every layer for incremental decoding (generation).
 struct KVCache {
-  std::vector<torch::Tensor> k, v;  // per layer: (B, n_head, T_cached, head_dim)
+  std::vector<torch::Tensor> k, v;  // per layer: (B, n_kv_head, T_cached, head_dim)
   int64_t length() const { return k.empty() || !k[0].defined() ? 0 : k[0].size(2); }
 };
 
@@ -36,12 +36,16 @@ class TransformerImpl : public torch::nn::Module {
 
   int64_t total_params() const;
   int64_t active_params() const;  // parameters touched per token (embeddings counted once)
-  // Forward+backward FLOPs per token at sequence length T (6N + attention), for MFU.
+  // Forward+backward FLOPs per token at sequence length T, for MFU: 3 x the forward's
+  // 2 x (multiply-accumulates of every weight matrix, FFN as reported by its block, output head)
+  // + 12 L T d for the attention scores = 6N + 12LTd for a dense model (docs/model.md).
   double train_flops_per_token(int64_t T) const;
 
   const ModelConfig& config() const { return cfg_; }
 
  private:
+  torch::Tensor forward_impl(const torch::Tensor& idx, KVCache* cache);
+
   ModelConfig cfg_;
   struct Layers;  // defined by the implementation
   std::shared_ptr<Layers> layers_;

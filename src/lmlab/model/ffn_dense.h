@@ -1,0 +1,29 @@
+// The dense feed-forward block, registry name "dense":
+//   llama (SwiGLU, Shazeer 2020):  FFN(x) = w2( silu(w1 x) * w3 x )
+//   gpt2  (GELU MLP):              FFN(x) = w2( gelu_tanh(w1 x) )
+// Hidden width: [model.ffn] hidden, or by default 4*d_model (gpt2) or 8/3*d_model rounded up to
+// a multiple of 64 (llama: the same parameter count as the 4*d GELU MLP, as in the LLaMA paper).
+// Parameter names: w1 (gate / up), w3 (up, SwiGLU only), w2 (down) — HF Llama's gate_proj,
+// up_proj, down_proj. Exposed so MoE experts can reuse it.
+#pragma once
+#include <torch/torch.h>
+
+#include "lmlab/model/ffn.h"
+
+namespace lmlab::model {
+
+int64_t default_ffn_hidden(const ModelConfig& cfg);
+
+class DenseFfnImpl : public FfnBlockImpl {
+ public:
+  DenseFfnImpl(const ModelConfig& cfg, int64_t hidden);
+  torch::Tensor forward(const torch::Tensor& x, const FfnContext& ctx) override;  // (B, T, C) -> (B, T, C)
+  double flops_per_token() const override;
+
+  torch::nn::Linear w1{nullptr}, w2{nullptr}, w3{nullptr};  // w3 undefined for the GELU MLP
+
+ private:
+  bool swiglu_;
+};
+
+}  // namespace lmlab::model

@@ -1,0 +1,25 @@
+// RMSNorm / LayerNorm (see norm.h).
+#include "lmlab/model/norm.h"
+
+namespace lmlab::model {
+
+NormImpl::NormImpl(int64_t dim, const ModelConfig& cfg) : rms_(cfg.arch == "llama"), eps_(cfg.norm_eps) {
+  weight_ = register_parameter("weight", torch::ones({dim}));
+  if (!rms_ && cfg.bias) bias_ = register_parameter("bias", torch::zeros({dim}));
+}
+
+torch::Tensor NormImpl::forward(const torch::Tensor& x) {
+  // fp32 at least: bf16/fp16 inputs are upcast, fp64 (gradient checks) stays fp64.
+  auto dtype = x.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+  auto xf = x.to(dtype);
+  torch::Tensor y;
+  if (rms_) {
+    y = xf * torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps_) * weight_.to(dtype);
+  } else {
+    auto b = bias_.defined() ? bias_.to(dtype) : torch::Tensor();
+    y = torch::layer_norm(xf, {xf.size(-1)}, weight_.to(dtype), b, eps_);
+  }
+  return y.to(x.scalar_type());
+}
+
+}  // namespace lmlab::model

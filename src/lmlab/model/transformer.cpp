@@ -1,0 +1,180 @@
+// The decoder-only transformer (see transformer.h and docs/model.md). Pre-norm blocks:
+//   h   = x + Attention(Norm(x))
+//   out = h + FFN(Norm(h))        (FFN built by the registry from [model.ffn] type)
+// then a final Norm and the output head (the token embedding itself when tied).
+#include "lmlab/model/transformer.h"
+
+#include "lmlab/common/error.h"
+#include "lmlab/model/attention.h"
+#include "lmlab/model/ffn.h"
+#include "lmlab/model/init.h"
+#include "lmlab/model/norm.h"
+
+namespace lmlab::model {
+
+namespace {
+
+class BlockImpl : public torch::nn::Module {
+ public:
+  BlockImpl(const ModelConfig& cfg, int64_t layer) : layer_(layer), dropout_(cfg.dropout) {
+    attn_norm = register_module("attn_norm", Norm(cfg.d_model, cfg));
+    attn = register_module("attn", Attention(cfg));
+    ffn_norm = register_module("ffn_norm", Norm(cfg.d_model, cfg));
+    ffn = register_module("ffn", FfnRegistry::instance().make(cfg.ffn.type, cfg, layer));
+  }
+
+  // x: (B, T, C) -> (B, T, C)
+  torch::Tensor forward(const torch::Tensor& x, const RopeTables* rope, FfnContext ctx, KVCache* cache) {
+    torch::Tensor* k = cache ? &cache->k[layer_] : nullptr;
+    torch::Tensor* v = cache ? &cache->v[layer_] : nullptr;
+    auto h = x + residual_dropout(attn(attn_norm(x), rope, k, v));
+    ctx.layer = layer_;
+    return h + residual_dropout(ffn->forward(ffn_norm(h), ctx));
+  }
+
+  Norm attn_norm{nullptr}, ffn_norm{nullptr};
+  Attention attn{nullptr};
+  std::shared_ptr<FfnBlockImpl> ffn;
+
+ private:
+  torch::Tensor residual_dropout(const torch::Tensor& t) {
+    return dropout_ > 0 && is_training() ? torch::dropout(t, dropout_, true) : t;
+  }
+
+  int64_t layer_;
+  double dropout_;
+};
+
+void validate(const ModelConfig& c) {
+  auto fail = [](const std::string& problem) { throw UserError("[model] " + problem); };
+  if (c.arch != "llama" && c.arch != "gpt2") fail("arch must be \"llama\" or \"gpt2\", not \"" + c.arch + "\"");
+  if (c.vocab_size <= 0) fail("vocab_size must be > 0 (0 is only allowed when the trainer fills it in)");
+  if (c.n_layer <= 0 || c.n_head <= 0 || c.d_model <= 0 || c.max_seq_len <= 0)
+    fail("n_layer, n_head, d_model and max_seq_len must be > 0");
+  if (c.d_model % c.n_head != 0)
+    fail("d_model (" + std::to_string(c.d_model) + ") must be divisible by n_head (" + std::to_string(c.n_head) + ")");
+  if (c.n_kv_head < 0 || c.n_head % c.kv_heads() != 0)
+    fail("n_head (" + std::to_string(c.n_head) + ") must be a multiple of n_kv_head (" + std::to_string(c.n_kv_head) + ")");
+  if (c.arch == "llama" && c.head_dim() % 2 != 0)
+    fail("RoPE needs an even head dimension, d_model / n_head = " + std::to_string(c.head_dim()));
+  if (c.dropout < 0 || c.dropout >= 1) fail("dropout must be in [0, 1)");
+}
+
+}  // namespace
+
+TORCH_MODULE(Block);
+
+struct TransformerImpl::Layers {
+  torch::nn::Embedding tok_emb{nullptr}, pos_emb{nullptr};  // pos_emb: gpt2 only
+  std::vector<Block> blocks;
+  Norm norm{nullptr};
+  torch::nn::Linear lm_head{nullptr};  // untied only
+};
+
+TransformerImpl::TransformerImpl(const ModelConfig& cfg) : cfg_(cfg), layers_(std::make_shared<Layers>()) {
+  validate(cfg);
+  auto& m = *layers_;
+  torch::NoGradGuard no_grad;
+  m.tok_emb = register_module("tok_emb", torch::nn::Embedding(cfg.vocab_size, cfg.d_model));
+  m.tok_emb->weight.normal_(0.0, cfg.init_std);
+  if (cfg.arch == "gpt2") {
+    m.pos_emb = register_module("pos_emb", torch::nn::Embedding(cfg.max_seq_len, cfg.d_model));
+    m.pos_emb->weight.normal_(0.0, cfg.init_std);
+  }
+  auto blocks = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t l = 0; l < cfg.n_layer; ++l) {
+    Block b(cfg, l);
+    init_linear(b->attn->wq, cfg.init_std);
+    init_linear(b->attn->wk, cfg.init_std);
+    init_linear(b->attn->wv, cfg.init_std);
+    init_linear(b->attn->wo, residual_init_std(cfg));
+    blocks->push_back(b);
+    m.blocks.push_back(b);
+  }
+  m.norm = register_module("norm", Norm(cfg.d_model, cfg));
+  if (!cfg.tie_embeddings) {
+    m.lm_head = register_module("lm_head", torch::nn::Linear(torch::nn::LinearOptions(cfg.d_model, cfg.vocab_size).bias(false)));
+    init_linear(m.lm_head, cfg.init_std);
+  }
+}
+
+torch::Tensor TransformerImpl::forward_impl(const torch::Tensor& idx, KVCache* cache) {
+  TORCH_CHECK(idx.dim() == 2 && idx.scalar_type() == torch::kInt64, "Transformer: idx must be (B, T) int64");
+  auto& m = *layers_;
+  int64_t T = idx.size(1), start = cache ? cache->length() : 0;
+  if (cfg_.arch == "gpt2" && start + T > cfg_.max_seq_len)
+    throw UserError("[model] sequence of " + std::to_string(start + T) + " tokens is longer than max_seq_len (" +
+                    std::to_string(cfg_.max_seq_len) + ") of this gpt2 model");
+  if (cache && cache->k.size() != m.blocks.size()) {
+    cache->k.assign(m.blocks.size(), torch::Tensor());
+    cache->v.assign(m.blocks.size(), torch::Tensor());
+  }
+
+  auto x = m.tok_emb(idx);  // (B, T, C)
+  RopeTables rope;
+  if (cfg_.arch == "llama") {
+    rope = rope_tables(start, T, cfg_.head_dim(), cfg_.rope_theta, idx.device());
+  } else {
+    x = x + m.pos_emb(torch::arange(start, start + T, idx.options()));
+  }
+  if (cfg_.dropout > 0 && is_training()) x = torch::dropout(x, cfg_.dropout, true);
+
+  FfnContext ctx{idx, 0};
+  for (auto& block : m.blocks) x = block->forward(x, cfg_.arch == "llama" ? &rope : nullptr, ctx, cache);
+  x = m.norm(x);
+  return cfg_.tie_embeddings ? torch::nn::functional::linear(x, m.tok_emb->weight) : m.lm_head(x);  // (B, T, V)
+}
+
+torch::Tensor TransformerImpl::forward(const torch::Tensor& idx) { return forward_impl(idx, nullptr); }
+
+torch::Tensor TransformerImpl::forward_cached(const torch::Tensor& idx, KVCache& cache) {
+  return forward_impl(idx, &cache);
+}
+
+torch::Tensor TransformerImpl::aux_loss() const {
+  torch::Tensor total;
+  for (const auto& block : layers_->blocks) {
+    auto a = block->ffn->aux_loss();
+    if (a.defined()) total = total.defined() ? total + a : a;
+  }
+  return total;
+}
+
+nlohmann::json TransformerImpl::ffn_stats() const {
+  auto out = nlohmann::json::object();
+  for (size_t l = 0; l < layers_->blocks.size(); ++l) {
+    auto s = layers_->blocks[l]->ffn->stats();
+    if (!s.empty()) out["layer" + std::to_string(l)] = s;
+  }
+  return out;
+}
+
+int64_t TransformerImpl::total_params() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+int64_t TransformerImpl::active_params() const {
+  int64_t inactive = 0;
+  for (const auto& block : layers_->blocks) {
+    int64_t ffn_total = 0;
+    for (const auto& p : block->ffn->parameters()) ffn_total += p.numel();
+    inactive += ffn_total - block->ffn->active_params();
+  }
+  return total_params() - inactive;
+}
+
+double TransformerImpl::train_flops_per_token(int64_t T) const {
+  double forward = 2.0 * static_cast<double>(cfg_.vocab_size * cfg_.d_model);  // output head
+  for (const auto& block : layers_->blocks) {
+    const auto& a = block->attn;
+    double attn_macs = static_cast<double>(a->wq->weight.numel() + a->wk->weight.numel() +
+                                           a->wv->weight.numel() + a->wo->weight.numel());
+    forward += 2.0 * attn_macs + block->ffn->flops_per_token();
+    forward += 4.0 * static_cast<double>(T * cfg_.n_head * cfg_.head_dim());  // Q K^T and att V
+  }
+  return 3.0 * forward;  // backward = 2 x forward
+}
+
+}  // namespace lmlab::model

@@ -1,0 +1,163 @@
+// The transformer's contract: shapes, causality, the KV cache, parameter and FLOP counts,
+// config validation and the FFN registry, for both architectures.
+#include <gtest/gtest.h>
+
+#include "lmlab/common/error.h"
+#include "lmlab/model/ffn.h"
+#include "lmlab/model/transformer.h"
+
+using namespace lmlab;
+using namespace lmlab::model;
+
+namespace {
+
+ModelConfig tiny(const std::string& arch) {
+  ModelConfig c;
+  c.arch = arch;
+  c.n_layer = 2;
+  c.n_head = 4;
+  c.d_model = 32;
+  c.vocab_size = 50;
+  c.max_seq_len = 64;
+  return c;
+}
+
+std::vector<ModelConfig> variants() {
+  auto llama = tiny("llama");
+  auto gqa = tiny("llama");
+  gqa.n_kv_head = 2;
+  gqa.tie_embeddings = false;
+  auto gpt2 = tiny("gpt2");
+  gpt2.bias = true;
+  return {llama, gqa, gpt2};
+}
+
+}  // namespace
+
+TEST(Transformer, LogitsHaveShapeBTV) {
+  for (const auto& cfg : variants()) {
+    torch::manual_seed(0);
+    Transformer model(cfg);
+    auto logits = model->forward(torch::randint(cfg.vocab_size, {3, 7}, torch::kInt64));
+    EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{3, 7, cfg.vocab_size})) << cfg.arch;
+    EXPECT_TRUE(torch::isfinite(logits).all().item<bool>());
+  }
+}
+
+TEST(Transformer, ChangingAFutureTokenLeavesEarlierLogitsUnchanged) {
+  for (const auto& cfg : variants()) {
+    torch::manual_seed(1);
+    Transformer model(cfg);
+    auto idx = torch::randint(cfg.vocab_size, {2, 10}, torch::kInt64);
+    auto changed = idx.clone();
+    changed.index_put_({torch::indexing::Slice(), 6}, (idx.index({torch::indexing::Slice(), 6}) + 1) % cfg.vocab_size);
+    auto a = model->forward(idx), b = model->forward(changed);
+    using torch::indexing::Slice;
+    EXPECT_TRUE(torch::allclose(a.index({Slice(), Slice(0, 6)}), b.index({Slice(), Slice(0, 6)}), 0, 1e-6)) << cfg.arch;
+    EXPECT_FALSE(torch::allclose(a.index({Slice(), Slice(6)}), b.index({Slice(), Slice(6)}), 0, 1e-3)) << cfg.arch;
+  }
+}
+
+TEST(Transformer, KvCacheEqualsTheFullForwardOverSeveralSteps) {
+  for (const auto& cfg : variants()) {
+    torch::manual_seed(2);
+    Transformer model(cfg);
+    model->eval();
+    torch::NoGradGuard no_grad;
+    auto idx = torch::randint(cfg.vocab_size, {2, 12}, torch::kInt64);
+    auto full = model->forward(idx);
+    KVCache cache;
+    int64_t pos = 0;
+    for (int64_t step : {5, 1, 1, 3, 2}) {  // a prompt, then single tokens and chunks
+      using torch::indexing::Slice;
+      auto logits = model->forward_cached(idx.index({Slice(), Slice(pos, pos + step)}), cache);
+      pos += step;
+      EXPECT_EQ(cache.length(), pos);
+      auto expected = full.index({Slice(), Slice(pos - step, pos)});
+      EXPECT_LT((logits - expected).abs().max().item<double>(), 1e-5) << cfg.arch << " at " << pos;
+    }
+  }
+}
+
+TEST(Transformer, Gpt2RejectsSequencesLongerThanItsPositionTable) {
+  auto cfg = tiny("gpt2");
+  cfg.max_seq_len = 8;
+  Transformer model(cfg);
+  EXPECT_THROW(model->forward(torch::zeros({1, 9}, torch::kInt64)), UserError);
+}
+
+// Parameter names are part of the interface (checkpoints, the HF export).
+TEST(Transformer, ParameterNamesAreStable) {
+  auto cfg = tiny("llama");
+  cfg.n_layer = 1;
+  cfg.tie_embeddings = false;
+  std::vector<std::string> names;
+  for (const auto& p : Transformer(cfg)->named_parameters()) names.push_back(p.key());
+  std::vector<std::string> expected = {
+      "tok_emb.weight",           "blocks.0.attn_norm.weight", "blocks.0.attn.wq.weight", "blocks.0.attn.wk.weight",
+      "blocks.0.attn.wv.weight",  "blocks.0.attn.wo.weight",   "blocks.0.ffn_norm.weight", "blocks.0.ffn.w1.weight",
+      "blocks.0.ffn.w2.weight",   "blocks.0.ffn.w3.weight",    "norm.weight",              "lm_head.weight"};
+  EXPECT_EQ(names, expected);
+}
+
+// Hand formula: V*C (tied head) + L*(2C norms + 2C^2 (wq, wo) + 2*C*Ckv (wk, wv) + 3*C*H) + C.
+TEST(Transformer, LlamaParameterCountMatchesHandFormula) {
+  auto cfg = tiny("llama");
+  cfg.n_kv_head = 2;
+  int64_t V = 50, C = 32, L = 2, H = 128 /* 8/3*32 = 85.3 -> 128 */, Ckv = 16;
+  int64_t expected = V * C + L * (2 * C + 2 * C * C + 2 * C * Ckv + 3 * C * H) + C;
+  Transformer model(cfg);
+  EXPECT_EQ(model->total_params(), expected);
+  EXPECT_EQ(model->active_params(), expected);
+  cfg.tie_embeddings = false;
+  EXPECT_EQ(Transformer(cfg)->total_params(), expected + V * C);
+}
+
+// GPT-2 124M with nanoGPT's padded vocabulary: 124,475,904 parameters (nanoGPT, llm.c), and
+// 6N + 12LTd = 854,654,976 FLOPs per token at T = 1024 with N the 123,568,128 matmul weights.
+TEST(Transformer, Gpt2SmallHasTheKnownParameterCountAndFlops) {
+  ModelConfig cfg;
+  cfg.arch = "gpt2";
+  cfg.n_layer = 12;
+  cfg.n_head = 12;
+  cfg.d_model = 768;
+  cfg.vocab_size = 50304;
+  cfg.max_seq_len = 1024;
+  cfg.bias = true;
+  Transformer model(cfg);
+  EXPECT_EQ(model->total_params(), 124475904);
+  int64_t C = 768, L = 12, T = 1024;
+  double n_matmul = static_cast<double>(L * (4 * C * C + 8 * C * C) + 50304 * C);
+  EXPECT_DOUBLE_EQ(model->train_flops_per_token(T), 6 * n_matmul + 12.0 * L * T * C);
+  EXPECT_DOUBLE_EQ(model->train_flops_per_token(T), 854654976.0);
+}
+
+TEST(Transformer, DenseModelHasNoAuxLossAndNoStats) {
+  Transformer model(tiny("llama"));
+  model->forward(torch::zeros({1, 4}, torch::kInt64));
+  EXPECT_FALSE(model->aux_loss().defined());
+  EXPECT_TRUE(model->ffn_stats().empty());
+}
+
+TEST(Transformer, BadShapesAreUserErrors) {
+  auto cfg = tiny("llama");
+  cfg.n_head = 5;
+  EXPECT_THROW(Transformer{cfg}, UserError);
+  cfg = tiny("llama");
+  cfg.vocab_size = 0;
+  EXPECT_THROW(Transformer{cfg}, UserError);
+  cfg = tiny("llama");
+  cfg.n_kv_head = 3;
+  EXPECT_THROW(Transformer{cfg}, UserError);
+}
+
+TEST(FfnRegistry, UnknownTypeIsAUserErrorWithDidYouMean) {
+  auto cfg = tiny("llama");
+  cfg.ffn.type = "dens";
+  try {
+    Transformer model(cfg);
+    FAIL() << "no error";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("did you mean 'dense'"), std::string::npos) << e.what();
+  }
+}
