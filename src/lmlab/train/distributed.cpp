@@ -103,7 +103,11 @@ void Distributed::run(const char* what, const std::function<void()>& collective)
 
 void Distributed::all_reduce_sum(std::vector<torch::Tensor>& tensors) {
   if (!group_) return;
-  run("all-reduce", [&] { group_->allreduce(tensors)->wait(group_->timeout); });
+  // One collective per tensor: a c10d call with several tensors means one per device.
+  for (auto& t : tensors) {
+    std::vector<torch::Tensor> one = {t};
+    run("all-reduce", [&] { group_->allreduce(one)->wait(group_->timeout); });
+  }
 }
 
 void Distributed::average_gradients(const std::vector<torch::Tensor>& params) {

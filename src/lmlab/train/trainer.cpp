@@ -126,14 +126,18 @@ TrainResult run_training(Experiment exp, bool resume) {
   data::TokenShard val_shard(exp.data.dir + "/" + meta["val"].value("file", "val.bin"));
   data::WindowLoader loader(train_shard, exp.data.seq_len, tc.batch_size, static_cast<uint64_t>(exp.run.seed),
                             dist.rank(), dist.world_size());
-  const std::string tokenizer_path = exp.data.dir + "/" + meta.value("tokenizer", std::string("tokenizer.json"));
+  // Checkpoints carry the data's tokenizer (when it has one) so generation needs nothing else.
+  std::string tokenizer_path = exp.data.dir + "/" + meta.value("tokenizer", std::string("tokenizer.json"));
+  if (!file_exists(tokenizer_path)) tokenizer_path.clear();
 
   // Model and optimizer (identical initial weights on every rank: same seed, then rank 0's).
   torch::manual_seed(static_cast<uint64_t>(exp.run.seed));
   model::Transformer model(exp.model);
   model->to(device);
   model->train();
-  AdamW opt(model_state(*model), tc);
+  std::vector<std::pair<std::string, torch::Tensor>> named_params;
+  for (const auto& item : model->named_parameters()) named_params.emplace_back(item.key(), item.value());
+  AdamW opt(named_params, tc);
   std::vector<torch::Tensor> params = opt.params();
   dist.broadcast(params);
   const bool bf16 = device.is_cuda() && tc.precision != "fp32";
