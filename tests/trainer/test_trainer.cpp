@@ -110,12 +110,12 @@ TEST(Trainer, TinyModelLearnsAndWritesTheRunDirectory) {
 
 TEST(Trainer, ResumeAfterKillIsBitIdentical) {
   Fixture f;
-  auto full = run_lmlab(f.train_args("full"));
+  auto full = run_lmlab(f.train_args("full", "--set model.dropout=0.1"));
   ASSERT_EQ(full.exit_code, 0) << full.err;
   // Killed (SIGKILL) after step 6: the last checkpoint is step 4, so steps 5-6 are redone.
-  auto killed = run_shell("LMLAB_TEST_KILL_AFTER_STEP=6 " + exe() + f.train_args("cut"));
+  auto killed = run_shell("LMLAB_TEST_KILL_AFTER_STEP=6 " + exe() + f.train_args("cut", "--set model.dropout=0.1"));
   EXPECT_NE(killed.exit_code, 0);
-  auto resumed = run_lmlab(f.train_args("cut", "--resume"));
+  auto resumed = run_lmlab(f.train_args("cut", "--resume --set model.dropout=0.1"));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_NE(resumed.err.find("resuming from"), std::string::npos);
   auto a = step_lines(f.dir.file("full")), b = step_lines(f.dir.file("cut"));

@@ -20,6 +20,7 @@
 #include "lmlab/train/checkpoint.h"
 #include "lmlab/train/distributed.h"
 #include "lmlab/train/evaluate.h"
+#include "lmlab/train/losses.h"
 #include "lmlab/train/model_state.h"
 #include "lmlab/train/optimizer.h"
 #include "lmlab/train/schedule.h"
@@ -28,12 +29,7 @@ namespace lmlab::train {
 
 namespace {
 
-// Mean token cross-entropy. TODO(loss merge): replace with lm_loss(cfg.loss, ...) so MiLe and
-// focal apply; until then only "ce" is accepted.
-torch::Tensor token_loss(const LossConfig& cfg, const torch::Tensor& logits, const torch::Tensor& targets) {
-  if (cfg.type != "ce") throw UserError("train.loss.type '" + cfg.type + "' is not available yet (only 'ce')");
-  return torch::nn::functional::cross_entropy(logits.to(torch::kFloat32), targets);
-}
+constexpr const char* kRngStateName = "rng_state.cpu";
 
 // bf16 autocast for the forward pass on CUDA (parameters and optimizer stay fp32).
 class Autocast {
@@ -154,6 +150,12 @@ TrainResult run_training(Experiment exp, bool resume) {
     load_model_state(*model, d.model, ckpt + "/model.safetensors");
     opt.load(d.optimizer, ckpt + "/optimizer.safetensors");
     loader.restore(d.trainer.at("loader"));
+    for (const auto& [name, t] : d.optimizer)
+      if (name == kRngStateName) {
+        at::Generator gen = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        gen.set_state(t);
+      }
     step = d.trainer.at("step").get<int64_t>();
     tokens = d.trainer.at("tokens").get<int64_t>();
     if (main) std::cerr << "resuming from " << ckpt << " (step " << step << ")\n";
@@ -189,6 +191,8 @@ TrainResult run_training(Experiment exp, bool resume) {
                      {{"step", at_step}, {"tokens", tokens}, {"loader", loader.state()},
                       {"world_size", dist.world_size()}},
                      tokenizer_path};
+    // Dropout draws from the CPU generator: its state makes a resumed run continue exactly.
+    d.optimizer.emplace_back(kRngStateName, at::detail::getDefaultCPUGenerator().get_state());
     for (auto& [name, t] : d.model) t = t.cpu();
     for (auto& [name, t] : d.optimizer) t = t.cpu();
     result.checkpoint = write_checkpoint(run_dir, at_step, d, tc.keep_checkpoints);
@@ -212,6 +216,7 @@ TrainResult run_training(Experiment exp, bool resume) {
     }
   };
 
+  const RankMean rank_mean = [&](const torch::Tensor& t) { return dist.mean(t); };
   const auto start = std::chrono::steady_clock::now();
   auto interval_start = start;
   int64_t interval_tokens = 0;
@@ -228,7 +233,8 @@ TrainResult run_training(Experiment exp, bool resume) {
         Autocast ac(bf16);
         logits = model->forward(x);  // (B, T, V)
       }
-      torch::Tensor loss = token_loss(tc.loss, logits.reshape({-1, logits.size(-1)}), y.reshape({-1}));
+      torch::Tensor loss = lm_loss(tc.loss, logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32),
+                                   y.reshape({-1}), rank_mean);
       torch::Tensor total = loss;
       torch::Tensor aux = model->aux_loss();
       if (aux.defined()) {
