@@ -13,6 +13,9 @@
 
 namespace lmlab::tokenizer {
 
+struct Model;
+class Encoder;
+
 class Tokenizer {
  public:
   // Reads a tokenizer.json; UserError naming the file and the field when it is malformed.
@@ -27,6 +30,13 @@ class Tokenizer {
   uint32_t vocab_size() const;
   // Id of a special token such as "<|endoftext|>", if the tokenizer has it.
   std::optional<uint32_t> special_id(const std::string& content) const;
+
+  // Additions beyond the pinned interface (include model.h / encoder.h to use them):
+  static Tokenizer from_model(Model model);
+  // Same ids as encode(), computed on `threads` threads (chunks cut where splitting is safe).
+  std::vector<uint32_t> encode_parallel(std::string_view text, int threads) const;
+  const Model& model() const;
+  const Encoder& encoder() const;
 
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;

@@ -1,0 +1,49 @@
+// The Tokenizer facade (tokenizer.h): a Model read from tokenizer.json plus its Encoder.
+#include "lmlab/tokenizer/tokenizer.h"
+
+#include "lmlab/tokenizer/encoder.h"
+#include "lmlab/tokenizer/model.h"
+#include "lmlab/tokenizer/tokenizer_json.h"
+
+namespace lmlab::tokenizer {
+
+struct Tokenizer::State {
+  Model model;
+  Encoder encoder;
+  explicit State(Model m) : model(std::move(m)), encoder(model) {}
+};
+
+Tokenizer::Tokenizer(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
+Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
+Tokenizer::~Tokenizer() = default;
+
+Tokenizer Tokenizer::load(const std::string& path) { return from_model(read_tokenizer_json(path)); }
+
+Tokenizer Tokenizer::from_model(Model model) { return Tokenizer(std::make_unique<State>(std::move(model))); }
+
+std::vector<uint32_t> Tokenizer::encode(std::string_view text) const {
+  std::vector<uint32_t> ids;
+  ids.reserve(text.size() / 3 + 1);
+  state_->encoder.encode(text, ids);
+  return ids;
+}
+
+std::vector<uint32_t> Tokenizer::encode_parallel(std::string_view text, int threads) const {
+  return state_->encoder.encode_parallel(text, threads);
+}
+
+std::string Tokenizer::decode(const std::vector<uint32_t>& ids) const { return state_->encoder.decode(ids); }
+
+uint32_t Tokenizer::vocab_size() const { return state_->model.vocab_size(); }
+
+std::optional<uint32_t> Tokenizer::special_id(const std::string& content) const {
+  for (const auto& [text, id] : state_->model.specials)
+    if (text == content) return id;
+  return std::nullopt;
+}
+
+const Model& Tokenizer::model() const { return state_->model; }
+const Encoder& Tokenizer::encoder() const { return state_->encoder; }
+
+}  // namespace lmlab::tokenizer
