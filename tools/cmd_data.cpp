@@ -2,19 +2,13 @@
 #include <iostream>
 
 #include "commands.h"
-#ifdef LMLAB_HAVE_TOKENIZER
 #include "lmlab/data/prepare.h"
-#endif
 
 namespace lmlab::cli {
 
 void add_data_commands(CLI::App& app) {
   auto* data = app.add_subcommand("data", "Prepare token shards for training");
   data->require_subcommand(1);
-#ifndef LMLAB_HAVE_TOKENIZER
-  // Tokenizing needs the tokenizer library (issue #3); until it is built, say so.
-  add_unimplemented(*data, "prepare", "Tokenize text files into token shards", "needs the tokenizer, issue #3");
-#else
   auto o = std::make_shared<data::PrepareOptions>();
   auto* sub = data->add_subcommand("prepare", "Tokenize text files into token shards (train.bin, val.bin, meta.json)");
   sub->add_option("--tokenizer", o->tokenizer, "tokenizer.json")->required();
@@ -32,7 +26,6 @@ void add_data_commands(CLI::App& app) {
               << meta["train"]["documents"] << " documents), val.bin (" << meta["val"]["tokens"]
               << " tokens), meta.json, tokenizer.json\n";
   });
-#endif
 }
 
 }  // namespace lmlab::cli

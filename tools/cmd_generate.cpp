@@ -4,15 +4,12 @@
 
 #include "commands.h"
 #include "lmlab/common/error.h"
-#ifdef LMLAB_HAVE_TOKENIZER
 #include "lmlab/eval/generate.h"
 #include "lmlab/tokenizer/tokenizer.h"
 #include "lmlab/train/checkpoint.h"
-#endif
 
 namespace lmlab::cli {
 
-#ifdef LMLAB_HAVE_TOKENIZER
 namespace {
 
 struct GenerateCliOptions {
@@ -71,11 +68,5 @@ void add_generate_command(CLI::App& app) {
   sub->add_option("--device", o->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   sub->callback([o] { run_generate(*o); });
 }
-#else
-void add_generate_command(CLI::App& app) {
-  // Decoding needs the tokenizer library (issue #3); until it is built, say so.
-  add_unimplemented(app, "generate", "Sample text from a checkpoint", "needs the tokenizer, issue #3");
-}
-#endif
 
 }  // namespace lmlab::cli
