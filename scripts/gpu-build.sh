@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 debs=(libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libeigen3-dev libpcre2-dev libpcre2-8-0
-      zlib1g-dev libgtest-dev googletest)
+      zlib1g-dev libgtest-dev googletest libgloo-dev)
 
 if [ "${1:-}" = "fetch" ]; then
   mkdir -p .debs && cd .debs && rm -f ./*.deb

@@ -10,6 +10,7 @@ packages=(
   libtorch-dev libopenblas0-pthread     # tensors/autograd; OpenBLAS instead of reference BLAS
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libpcre2-dev libeigen3-dev
   libgtest-dev libbenchmark-dev gnuplot-nox
+  libgloo-dev                           # c10d Gloo headers (the library ships inside libtorch)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,12 +1,24 @@
-// lmlab quickstart: one command that shows a newcomer what lmlab does, using what has landed.
-// It grows with the toolkit: tokenizer (issue #3), data + training + samples (issue #4).
+// lmlab quickstart [--data DIR] [--minutes M] [--output DIR]: the whole pipeline in one command.
+// Trains a 2048-token BPE on a TinyStories slice, prepares token shards, trains the
+// configs/quickstart.toml model on the CPU for M minutes, then prints the validation loss, a few
+// samples and where the run, its metrics and the loss-curve plot are.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "commands.h"
+#include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
 #include "lmlab/config/config.h"
-#include "lmlab/runlog/metrics.h"
-#include "lmlab/train/experiment.h"
+#include "lmlab/data/prepare.h"
+#include "lmlab/eval/generate.h"
+#include "lmlab/tokenizer/tokenizer.h"
+#include "lmlab/tokenizer/tokenizer_json.h"
+#include "lmlab/tokenizer/trainer.h"
+#include "lmlab/train/checkpoint.h"
+#include "lmlab/train/trainer.h"
 
 namespace lmlab::cli {
 
@@ -18,25 +30,117 @@ struct QuickstartOptions {
   std::string out_dir = "runs/quickstart";
 };
 
+// The experiment of configs/quickstart.toml (kept in code so the command needs no source tree).
+Experiment quickstart_experiment(const std::string& out, double minutes) {
+  Experiment e;
+  e.run.out_dir = out + "/run";
+  e.run.device = "cpu";
+  e.data.dir = out + "/data";
+  e.data.seq_len = 128;
+  e.model.arch = "llama";
+  e.model.n_layer = 4;
+  e.model.n_head = 4;
+  e.model.d_model = 128;
+  e.model.max_seq_len = 128;
+  e.train.steps = 100000;  // the time limit ends the run
+  e.train.max_minutes = minutes;
+  e.train.lr = 3e-3;
+  e.train.warmup_steps = 50;
+  e.train.schedule = "constant";
+  e.train.batch_size = 16;
+  e.train.log_every = 20;
+  e.train.checkpoint_every = 200;
+  e.eval.every = 100;
+  e.eval.windows = 32;
+  return e;
+}
+
+// Loss curve PNG through gnuplot; a missing gnuplot is a warning, never a failure.
+std::string plot_losses(const std::string& run_dir) {
+  std::ifstream in(run_dir + "/metrics.jsonl");
+  std::string line, train_rows, val_rows;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("loss")) train_rows += std::to_string(j["step"].get<int64_t>()) + " " + j["loss"].dump() + "\n";
+    if (j.contains("val_loss")) val_rows += std::to_string(j["step"].get<int64_t>()) + " " + j["val_loss"].dump() + "\n";
+  }
+  make_dirs(run_dir + "/plots");
+  const std::string png = run_dir + "/plots/loss.png", train = run_dir + "/plots/train_loss.dat",
+                    val = run_dir + "/plots/val_loss.dat", script = run_dir + "/plots/loss.gp";
+  write_file_atomic(train, train_rows);
+  write_file_atomic(val, val_rows.empty() ? "0 0\n" : val_rows);
+  write_file_atomic(script, "set terminal pngcairo size 900,500\nset output '" + png +
+                                "'\nset xlabel 'step'\nset ylabel 'loss (nats/token)'\nset grid\n"
+                                "plot '" + train + "' with lines title 'train', '" + val +
+                                "' with linespoints title 'validation'\n");
+  if (std::system(("gnuplot '" + script + "' 2>/dev/null").c_str()) != 0) {
+    std::cerr << "warning: gnuplot failed or is missing; no plot (data in " << run_dir << "/plots/)\n";
+    return "";
+  }
+  return png;
+}
+
 void run_quickstart(const QuickstartOptions& o) {
   if (!o.data_dir.empty()) ::setenv("LMLAB_DATA", o.data_dir.c_str(), 1);
   std::cout << version_text();
-  std::string stories = data_path("lm/tinystories/tinystories_valid_first1000.txt");
-  std::cout << "data: " << stories << "\n";
-
-  // The resolved default experiment, written the way every run writes it.
-  Experiment exp;
-  exp.run.out_dir = o.out_dir;
-  config::Schema schema = config::Schema::of(exp);
+  const std::string stories = data_path("lm/tinystories/tinystories_train_slice_lowercased.txt");
   make_dirs(o.out_dir);
-  write_file_atomic(o.out_dir + "/config.toml", config::to_toml(schema));
-  runlog::MetricsLogger metrics(o.out_dir);
-  metrics.log(0, {{"quickstart", 1}});
-  std::cout << "wrote " << o.out_dir << "/config.toml, " << metrics.path() << " and "
-            << metrics.tensorboard_path() << "\n";
-  std::cout << "Not yet part of the quickstart: tokenizer training (issue #3), data preparation, "
-               "model training and samples (issue #4). Budget asked for: "
-            << o.minutes << " min.\n";
+
+  // 1. Tokenizer: byte-level BPE, 2048 ids, on the first 1 MB of stories (seconds).
+  const std::string tok_path = o.out_dir + "/tokenizer.json";
+  std::cout << "[1/4] training a 2048-token BPE tokenizer on " << stories << "\n";
+  std::string text = read_file(stories);
+  tokenizer::TrainOptions topts;
+  topts.vocab_size = 2048;
+  tokenizer::TrainResult tr = tokenizer::train({text.substr(0, text.find('\n', 1 << 20))}, topts);
+  write_file_atomic(tok_path, tokenizer::to_tokenizer_json(tr.model));
+
+  // 2. Token shards: one story per line, the last 5% for validation.
+  std::cout << "[2/4] tokenizing the stories into " << o.out_dir << "/data\n";
+  data::PrepareOptions popts;
+  popts.tokenizer = tok_path;
+  popts.inputs = {stories};
+  popts.output = o.out_dir + "/data";
+  popts.doc_split = "line";
+  nlohmann::json meta = data::prepare_data(popts);
+  std::cout << "      " << meta["train"]["tokens"] << " training tokens, " << meta["val"]["tokens"] << " validation tokens\n";
+
+  // 3. Train for the time budget (a previous quickstart run in this directory is replaced).
+  Experiment exp = quickstart_experiment(o.out_dir, o.minutes);
+  std::filesystem::remove_all(exp.run.out_dir);
+  std::cout << "[3/4] training a " << exp.model.n_layer << "-layer, d=" << exp.model.d_model << " model on the CPU for "
+            << o.minutes << " min\n" << train::describe_model(exp);
+  train::TrainResult r = train::run_training(exp, false);
+  std::cout << "      validation loss after " << r.steps << " steps: " << r.val_loss << " nats/token\n";
+
+  // 4. Samples.
+  std::cout << "[4/4] samples (temperature 0.8, top-k 50):\n";
+  train::InferenceModel m = train::load_for_inference(r.run_dir, torch::kCPU);
+  tokenizer::Tokenizer tok = tokenizer::Tokenizer::load(m.tokenizer_path);
+  const uint32_t eot = *tok.special_id("<|endoftext|>");
+  torch::Generator gen = eval::make_generator(1);
+  for (const char* prompt : {"once upon a time", "the little dog", "one day, lily"}) {
+    std::vector<uint32_t> ids = tok.encode(prompt);
+    std::vector<int64_t> p(ids.begin(), ids.end());
+    eval::GenerateOptions g;
+    g.max_new_tokens = 60;
+    g.sampling = {0.8, 50, 1.0};
+    g.stop_token = eot;
+    torch::Tensor out = eval::generate(*m.model, torch::tensor(p).unsqueeze(0), g, gen);
+    std::vector<uint32_t> gen_ids;
+    for (int64_t i = 0; i < out.size(1); ++i) {
+      auto id = static_cast<uint32_t>(out[0][i].item<int64_t>());
+      if (id == eot) break;
+      gen_ids.push_back(id);
+    }
+    std::cout << "  > " << tok.decode(gen_ids) << "\n";
+  }
+  std::string png = plot_losses(r.run_dir);
+  std::cout << "\noutputs:\n  tokenizer   " << tok_path << "\n  data        " << popts.output << "\n  run         "
+            << r.run_dir << " (metrics.jsonl, position_loss.jsonl, tb/ for TensorBoard)\n  checkpoint  "
+            << r.checkpoint << "\n";
+  if (!png.empty()) std::cout << "  loss plot   " << png << "\n";
+  std::cout << "next: lmlab generate --checkpoint " << r.run_dir << " --prompt \"once upon a time\"\n";
 }
 
 }  // namespace
@@ -46,7 +150,7 @@ void add_quickstart_command(CLI::App& app) {
   auto* sub = app.add_subcommand("quickstart", "Train a tokenizer and a small model on TinyStories, end to end");
   sub->add_option("--data", opts->data_dir, "Shared data directory (default: $LMLAB_DATA or ../shared/data)");
   sub->add_option("--minutes", opts->minutes, "Training budget in minutes")->check(CLI::PositiveNumber);
-  sub->add_option("--output", opts->out_dir, "Run directory");
+  sub->add_option("--output", opts->out_dir, "Output directory (tokenizer, data, run)");
   sub->callback([opts] { run_quickstart(*opts); });
 }
 

@@ -1,10 +1,11 @@
-// lmlab train --config F.toml [--set key=value]... [--resume] [--print-config]
+// lmlab train --config F.toml [--set key=value]... [--resume] [--print-config] [--print-params]
 #include <iostream>
 
 #include "commands.h"
 #include "lmlab/common/error.h"
 #include "lmlab/config/config.h"
 #include "lmlab/train/experiment.h"
+#include "lmlab/train/trainer.h"
 
 namespace lmlab::cli {
 
@@ -15,6 +16,7 @@ struct TrainOptions {
   std::vector<std::string> overrides;
   bool resume = false;
   bool print_config = false;
+  bool print_params = false;
 };
 
 void run_train(const TrainOptions& o) {
@@ -30,8 +32,14 @@ void run_train(const TrainOptions& o) {
   if (o.config_file.empty()) throw UserError("lmlab train: --config is required (see --print-config)");
   config::apply_toml_file(schema, o.config_file);
   config::apply_overrides(schema, o.overrides);
-  throw UserError("'lmlab train' is not implemented yet (issue #4: training core); the config " +
-                  o.config_file + " is valid");
+  if (o.print_params) {
+    std::cout << train::describe_model(exp);
+    return;
+  }
+  train::TrainResult r = train::run_training(exp, o.resume);
+  if (!r.checkpoint.empty())
+    std::cout << "trained " << r.steps << " steps; validation loss " << r.val_loss << "\nrun: " << r.run_dir
+              << "\ncheckpoint: " << r.checkpoint << "\n";
 }
 
 }  // namespace
@@ -45,6 +53,8 @@ void add_train_command(CLI::App& app) {
   sub->add_flag("--resume", opts->resume, "Continue from the last checkpoint in run.out_dir");
   sub->add_flag("--print-config", opts->print_config,
                 "Print every config key with its type, default and help, then exit");
+  sub->add_flag("--print-params", opts->print_params,
+                "Print total/active parameters and training FLOPs per token of the configured model, then exit");
   sub->callback([opts] { run_train(*opts); });
 }
 

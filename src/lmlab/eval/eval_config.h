@@ -6,10 +6,13 @@ namespace lmlab {
 
 struct EvalConfig {
   int64_t every = 100;
+  int64_t windows = 64;
 
   template <class V>
   void visit(V& v) {
-    v.field("every", every, "evaluate on the validation split every N steps (0 = never)");
+    v.field("every", every, "evaluate on the validation split every N steps (0 = never; always at the end)");
+    v.field("windows", windows,
+            "validation windows (of data.seq_len tokens) per eval: loss and position_loss.jsonl are means over them");
   }
 };
 

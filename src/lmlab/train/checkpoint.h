@@ -6,12 +6,38 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 
+#include "lmlab/model/safetensors.h"
 #include "lmlab/model/transformer.h"
 #include "lmlab/train/experiment.h"
 
 namespace lmlab::train {
+
+// Layout: <run>/checkpoints/step_00000100/ (one directory per checkpoint) and the text file
+// <run>/checkpoints/latest naming the newest one.
+struct CheckpointData {
+  std::string config_toml;        // the resolved experiment
+  model::NamedTensors model;      // parameters by name
+  model::NamedTensors optimizer;  // AdamW state (see optimizer.h)
+  nlohmann::json trainer;         // {"step", "tokens", "loader": {...}, ...}
+  std::string tokenizer_path;     // copied in as tokenizer.json when not empty
+};
+
+// Writes <run>/checkpoints/step_<step> atomically, then updates `latest`, then deletes all but
+// the `keep` newest checkpoints (keep <= 0: keep all). Returns the checkpoint directory.
+std::string write_checkpoint(const std::string& run_dir, int64_t step, const CheckpointData& data, int64_t keep);
+
+// The newest checkpoint of a run ("" when it has none).
+std::string latest_checkpoint(const std::string& run_dir);
+
+// `dir` itself when it is a checkpoint, else the latest checkpoint of the run `dir`;
+// UserError naming `dir` otherwise.
+std::string resolve_checkpoint(const std::string& dir);
+
+// Reads what write_checkpoint wrote (tokenizer_path points into the checkpoint).
+CheckpointData read_checkpoint(const std::string& checkpoint_dir);
 
 struct InferenceModel {
   Experiment exp;                        // as resolved when the checkpoint was written

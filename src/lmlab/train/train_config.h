@@ -23,12 +23,52 @@ struct RunConfig {
 struct TrainConfig {
   int64_t steps = 1000;
   double lr = 3e-4;
+  double min_lr_ratio = 0.1;
+  int64_t warmup_steps = 100;
+  std::string schedule = "cosine";
+  double decay_fraction = 0.2;
+  int64_t batch_size = 8;
+  int64_t grad_accum = 1;
+  double weight_decay = 0.1;
+  double beta1 = 0.9;
+  double beta2 = 0.95;
+  double eps = 1e-8;
+  double grad_clip = 1.0;
+  std::string precision = "auto";
+  int64_t log_every = 10;
+  int64_t checkpoint_every = 500;
+  int64_t keep_checkpoints = 2;
+  double max_minutes = 0;
+  double peak_tflops = 989.0;
+  double dist_timeout_s = 120;
   LossConfig loss;
 
   template <class V>
   void visit(V& v) {
     v.field("steps", steps, "number of optimizer steps");
     v.field("lr", lr, "peak learning rate");
+    v.field("min_lr_ratio", min_lr_ratio, "final learning rate as a fraction of lr (cosine and wsd)");
+    v.field("warmup_steps", warmup_steps, "linear warm-up from 0 to lr over this many steps");
+    v.field("schedule", schedule,
+            "after warm-up: cosine decay to min_lr; wsd = constant, then linear decay over the last "
+            "decay_fraction of the steps; constant",
+            {"cosine", "wsd", "constant"});
+    v.field("decay_fraction", decay_fraction, "wsd: fraction of all steps spent decaying");
+    v.field("batch_size", batch_size, "sequences per micro-batch per data-parallel rank");
+    v.field("grad_accum", grad_accum, "micro-batches accumulated per optimizer step");
+    v.field("weight_decay", weight_decay, "AdamW decoupled weight decay (matrices only; never norms, biases, 1-D)");
+    v.field("beta1", beta1, "AdamW beta1");
+    v.field("beta2", beta2, "AdamW beta2");
+    v.field("eps", eps, "AdamW epsilon");
+    v.field("grad_clip", grad_clip, "clip the global gradient norm to this (0 = off)");
+    v.field("precision", precision, "auto = bf16 autocast on CUDA, fp32 on CPU", {"auto", "bf16", "fp32"});
+    v.field("log_every", log_every, "write metrics.jsonl and the progress line every N steps");
+    v.field("checkpoint_every", checkpoint_every, "write a checkpoint every N steps (and at the end; 0 = end only)");
+    v.field("keep_checkpoints", keep_checkpoints, "how many of the newest checkpoints to keep (0 = all)");
+    v.field("max_minutes", max_minutes, "stop (with a checkpoint and an eval) after this much wall time; 0 = off");
+    v.field("peak_tflops", peak_tflops,
+            "peak FLOP/s per device for MFU, in TFLOP/s (default: H100 SXM bf16 dense, 989)");
+    v.field("dist_timeout_s", dist_timeout_s, "data-parallel: a collective waiting longer than this fails the run");
     v.section("loss", loss);
   }
 };

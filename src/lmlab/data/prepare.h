@@ -1,0 +1,28 @@
+// `lmlab data prepare`: text files -> DIR/train.bin + DIR/val.bin (token shards, shards.h),
+// DIR/meta.json and DIR/tokenizer.json (a copy, so the data directory is self-contained).
+// Every document is followed by the tokenizer's <|endoftext|> id.
+#pragma once
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace lmlab::data {
+
+struct PrepareOptions {
+  std::string tokenizer;
+  std::vector<std::string> inputs;
+  std::vector<std::string> val_inputs;  // when given, the validation split is these files
+  std::string output;
+  double val_fraction = 0.05;           // else the last fraction of the documents
+  // How text files split into documents: "eot" on literal "<|endoftext|>" lines, "line" one
+  // per non-empty line, "file" one per file, "auto" = eot when the text has the marker, else file.
+  std::string doc_split = "auto";
+  int threads = 0;  // 0 = hardware concurrency
+};
+
+// Returns the meta.json it wrote: {"vocab_size", "eot_id", "id_bytes", "train": {"file",
+// "tokens", "documents"}, "val": {...}, "tokenizer": "tokenizer.json", "inputs": [...]}.
+nlohmann::json prepare_data(const PrepareOptions& options);
+
+}  // namespace lmlab::data

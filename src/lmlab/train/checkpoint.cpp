@@ -1,0 +1,100 @@
+// Checkpoint directories: written through AtomicDir (a crash leaves the previous checkpoint and
+// no partial one), found through <run>/checkpoints/latest, pruned to the newest `keep`.
+#include "lmlab/train/checkpoint.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "lmlab/common/error.h"
+#include "lmlab/common/files.h"
+
+namespace lmlab::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string checkpoint_name(int64_t step) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "step_%08lld", static_cast<long long>(step));
+  return buf;
+}
+
+bool is_checkpoint(const std::string& dir) {
+  return file_exists(dir + "/model.safetensors") && file_exists(dir + "/trainer.json") &&
+         file_exists(dir + "/config.toml");
+}
+
+// Checkpoint directories of a run, oldest first.
+std::vector<std::string> list_checkpoints(const std::string& run_dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(run_dir + "/checkpoints", ec)) {
+    std::string name = e.path().filename().string();
+    if (e.is_directory() && name.rfind("step_", 0) == 0 && name.find('.') == std::string::npos) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+std::string write_checkpoint(const std::string& run_dir, int64_t step, const CheckpointData& data, int64_t keep) {
+  const std::string root = run_dir + "/checkpoints", name = checkpoint_name(step), path = root + "/" + name;
+  make_dirs(root);
+  AtomicDir dir(path);
+  const std::string& tmp = dir.staging();
+  write_file_atomic(tmp + "/config.toml", data.config_toml);
+  model::save_safetensors(tmp + "/model.safetensors", data.model, {{"format", "pt"}});
+  model::save_safetensors(tmp + "/optimizer.safetensors", data.optimizer);
+  write_file_atomic(tmp + "/trainer.json", data.trainer.dump(2) + "\n");
+  if (!data.tokenizer_path.empty()) write_file_atomic(tmp + "/tokenizer.json", read_file(data.tokenizer_path));
+  dir.commit();
+  write_file_atomic(root + "/latest", name + "\n");
+  if (keep > 0) {
+    std::vector<std::string> all = list_checkpoints(run_dir);
+    for (size_t i = 0; i + static_cast<size_t>(keep) < all.size(); ++i) fs::remove_all(root + "/" + all[i]);
+  }
+  return path;
+}
+
+std::string latest_checkpoint(const std::string& run_dir) {
+  const std::string root = run_dir + "/checkpoints";
+  if (file_exists(root + "/latest")) {
+    std::string name = read_file(root + "/latest");
+    name.erase(name.find_last_not_of(" \n\r\t") + 1);
+    if (is_checkpoint(root + "/" + name)) return root + "/" + name;
+  }
+  // `latest` is written after the directory: a crash in between leaves a newer complete one.
+  std::vector<std::string> all = list_checkpoints(run_dir);
+  for (auto it = all.rbegin(); it != all.rend(); ++it)
+    if (is_checkpoint(root + "/" + *it)) return root + "/" + *it;
+  return "";
+}
+
+std::string resolve_checkpoint(const std::string& dir) {
+  if (is_checkpoint(dir)) return dir;
+  std::string latest = latest_checkpoint(dir);
+  if (latest.empty())
+    throw_user_error(dir, "not a checkpoint (model.safetensors, trainer.json, config.toml) nor a run directory with one");
+  return latest;
+}
+
+CheckpointData read_checkpoint(const std::string& checkpoint_dir) {
+  CheckpointData d;
+  d.config_toml = read_file(checkpoint_dir + "/config.toml");
+  d.model = model::load_safetensors(checkpoint_dir + "/model.safetensors");
+  if (file_exists(checkpoint_dir + "/optimizer.safetensors"))
+    d.optimizer = model::load_safetensors(checkpoint_dir + "/optimizer.safetensors");
+  const std::string trainer = checkpoint_dir + "/trainer.json";
+  try {
+    d.trainer = nlohmann::json::parse(read_file(trainer));
+  } catch (const nlohmann::json::parse_error& e) {
+    throw_user_error(SourcePos{trainer, 0, 0, static_cast<int64_t>(e.byte)}, "not valid JSON");
+  }
+  if (file_exists(checkpoint_dir + "/tokenizer.json")) d.tokenizer_path = checkpoint_dir + "/tokenizer.json";
+  return d;
+}
+
+}  // namespace lmlab::train

@@ -1,0 +1,25 @@
+// load_for_inference: a checkpoint (or a run's latest) -> a model in eval mode.
+#include "lmlab/common/error.h"
+#include "lmlab/common/files.h"
+#include "lmlab/config/config.h"
+#include "lmlab/train/checkpoint.h"
+#include "lmlab/train/model_state.h"
+
+namespace lmlab::train {
+
+InferenceModel load_for_inference(const std::string& dir, const torch::Device& device) {
+  const std::string ckpt = resolve_checkpoint(dir);
+  CheckpointData data = read_checkpoint(ckpt);
+  InferenceModel m;
+  config::Schema schema = config::Schema::of(m.exp);
+  config::apply_toml_text(schema, data.config_toml, ckpt + "/config.toml");
+  m.model = model::Transformer(m.exp.model);
+  load_model_state(*m.model, data.model, ckpt + "/model.safetensors");
+  m.model->to(device);
+  m.model->eval();
+  m.tokenizer_path = data.tokenizer_path;
+  m.step = data.trainer.value("step", int64_t{0});
+  return m;
+}
+
+}  // namespace lmlab::train

@@ -1,0 +1,181 @@
+// `lmlab train` end to end on a tiny model and synthetic token shards (seconds each):
+// learning, the run directory's files, exact resume after kill -9, 2-rank Gloo equivalence
+// with 1 rank, a dead rank failing the other, divergence and bad-input errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "lmlab/data/shards.h"
+#include "testing.h"
+
+using lmlab::test::run_lmlab;
+using lmlab::test::TempDir;
+using nlohmann::json;
+
+namespace {
+
+// Learnable synthetic text: runs "a, a+1, a+2, 7a mod 60, <eot>" with random a.
+std::vector<uint32_t> synthetic(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::vector<uint32_t> ids;
+  while (ids.size() < n) {
+    uint32_t a = rng() % 60;
+    for (uint32_t t : {a, (a + 1) % 60, (a + 2) % 60, (7 * a) % 60, 63u}) ids.push_back(t);
+  }
+  ids.resize(n);
+  return ids;
+}
+
+struct Fixture {
+  TempDir dir;
+  Fixture() {
+    lmlab::data::write_token_shard(dir.file("train.bin"), synthetic(20000, 1), 2);
+    lmlab::data::write_token_shard(dir.file("val.bin"), synthetic(2000, 2), 2);
+    lmlab::test::write_text(dir.file("meta.json"), R"({"vocab_size": 64, "eot_id": 63,
+      "train": {"file": "train.bin"}, "val": {"file": "val.bin"}})");
+    lmlab::test::write_text(dir.file("tiny.toml"), "[run]\nseed = 3\n[data]\ndir = \"" + dir.path() +
+                                                       "\"\nseq_len = 16\n[model]\nn_layer = 2\nn_head = 2\n"
+                                                       "d_model = 32\nmax_seq_len = 16\n[train]\nsteps = 12\n"
+                                                       "lr = 1e-2\nwarmup_steps = 3\nbatch_size = 4\nlog_every = 1\n"
+                                                       "checkpoint_every = 4\n[eval]\nevery = 6\nwindows = 8\n");
+  }
+  std::string train_args(const std::string& run, const std::string& extra = "") const {
+    return "train --config " + dir.file("tiny.toml") + " --set run.out_dir=" + dir.file(run) + " " + extra;
+  }
+};
+
+// Runs a shell command line (several lmlab processes at once) and captures its output.
+lmlab::test::RunResult run_shell(const std::string& command) {
+  TempDir tmp;
+  std::string cmd = "(export LMLAB_PROGRESS=plain; " + command + ") >" + tmp.file("out") + " 2>" + tmp.file("err");
+  int status = std::system(cmd.c_str());
+  lmlab::test::RunResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = lmlab::test::read_text(tmp.file("out"));
+  r.err = lmlab::test::read_text(tmp.file("err"));
+  return r;
+}
+
+std::string exe() { return std::string("'") + LMLAB_EXE + "' "; }
+
+std::vector<json> read_jsonl(const std::string& path) {
+  std::vector<json> out;
+  std::istringstream in(lmlab::test::read_text(path));
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(json::parse(line));
+  return out;
+}
+
+// The training-step lines (those with a loss), without timing-dependent fields.
+std::vector<json> step_lines(const std::string& run_dir) {
+  std::vector<json> out;
+  for (json j : read_jsonl(run_dir + "/metrics.jsonl"))
+    if (j.contains("loss")) {
+      j.erase("tokens_per_s");
+      j.erase("mfu");
+      out.push_back(j);
+    }
+  return out;
+}
+
+}  // namespace
+
+TEST(Trainer, TinyModelLearnsAndWritesTheRunDirectory) {
+  Fixture f;
+  auto r = run_lmlab(f.train_args("run", "--set train.steps=40 --set eval.every=20"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto steps = step_lines(f.dir.file("run"));
+  ASSERT_EQ(steps.size(), 40u);
+  EXPECT_LT(steps.back()["loss"].get<double>(), steps.front()["loss"].get<double>() - 0.5);
+  for (const char* key : {"step", "tokens", "loss", "lr", "grad_norm"}) EXPECT_TRUE(steps[0].contains(key)) << key;
+  EXPECT_EQ(steps[0]["tokens"], 4 * 16);
+  auto pos = read_jsonl(f.dir.file("run/position_loss.jsonl"));
+  ASSERT_EQ(pos.size(), 2u);
+  EXPECT_EQ(pos[1]["step"], 40);
+  ASSERT_EQ(pos[1]["position_loss"].size(), 16u);
+  double mean = 0;
+  for (double l : pos[1]["position_loss"]) mean += l / 16;
+  EXPECT_NEAR(mean, pos[1]["loss"].get<double>(), 1e-9);
+  EXPECT_TRUE(std::ifstream(f.dir.file("run/checkpoints/step_00000040/model.safetensors")).good());
+  EXPECT_NE(r.out.find("checkpoint:"), std::string::npos);
+  // A second run into the same directory must not silently overwrite it.
+  auto again = run_lmlab(f.train_args("run"));
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("--resume"), std::string::npos) << again.err;
+}
+
+TEST(Trainer, ResumeAfterKillIsBitIdentical) {
+  Fixture f;
+  auto full = run_lmlab(f.train_args("full", "--set model.dropout=0.1"));
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  // Killed (SIGKILL) after step 6: the last checkpoint is step 4, so steps 5-6 are redone.
+  auto killed = run_shell("LMLAB_TEST_KILL_AFTER_STEP=6 " + exe() + f.train_args("cut", "--set model.dropout=0.1"));
+  EXPECT_NE(killed.exit_code, 0);
+  auto resumed = run_lmlab(f.train_args("cut", "--resume --set model.dropout=0.1"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("resuming from"), std::string::npos);
+  auto a = step_lines(f.dir.file("full")), b = step_lines(f.dir.file("cut"));
+  ASSERT_EQ(a.size(), 12u);
+  ASSERT_EQ(b.size(), 12u);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].dump(), b[i].dump()) << "step " << i + 1;
+  EXPECT_EQ(lmlab::test::read_text(f.dir.file("full/position_loss.jsonl")),
+            lmlab::test::read_text(f.dir.file("cut/position_loss.jsonl")));
+}
+
+TEST(Trainer, TwoGlooRanksMatchOneRankWithTheSameGlobalBatch) {
+  Fixture f;
+  auto one = run_lmlab(f.train_args("one", "--set train.steps=6"));
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  int port = 20000 + static_cast<int>(::getpid() % 20000);
+  std::string env = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " WORLD_SIZE=2 ";
+  std::string args = f.train_args("two", "--set train.steps=6 --set train.batch_size=2");
+  auto two = run_shell(env + "RANK=1 " + exe() + args + " 2>" + f.dir.file("rank1.err") + " & " + env + "RANK=0 " +
+                       exe() + args + "; s=$?; wait $! || s=1; exit $s");
+  ASSERT_EQ(two.exit_code, 0) << two.err << lmlab::test::read_text(f.dir.file("rank1.err"));
+  auto a = step_lines(f.dir.file("one")), b = step_lines(f.dir.file("two"));
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_NEAR(a[i]["loss"].get<double>(), b[i]["loss"].get<double>(), 1e-5) << i;
+    EXPECT_NEAR(a[i]["grad_norm"].get<double>(), b[i]["grad_norm"].get<double>(), 1e-4) << i;
+  }
+}
+
+TEST(Trainer, DeadRankMakesTheOtherExitWithAnError) {
+  Fixture f;
+  int port = 20000 + static_cast<int>((::getpid() + 7919) % 20000);
+  std::string env = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " WORLD_SIZE=2 ";
+  std::string args = f.train_args("dead", "--set train.steps=200 --set train.dist_timeout_s=20");
+  auto r = run_shell(env + "RANK=1 LMLAB_TEST_KILL_AFTER_STEP=2 " + exe() + args + " 2>/dev/null & " + env +
+                     "RANK=0 timeout 60 " + exe() + args);
+  EXPECT_EQ(r.exit_code, 1) << r.err;  // an error, not the timeout's 124
+  EXPECT_NE(r.err.find("data-parallel rank 0"), std::string::npos) << r.err;
+}
+
+TEST(Trainer, DivergenceStopsWithTheLastGoodCheckpoint) {
+  Fixture f;
+  auto r = run_lmlab(f.train_args("nan", "--set train.lr=1e30 --set train.warmup_steps=0 --set train.grad_clip=0"));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("training diverged at step"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("last good state"), std::string::npos) << r.err;
+}
+
+TEST(Trainer, BadInputsAreExit2WithOneLine) {
+  Fixture f;
+  auto unknown = run_lmlab(f.train_args("x", "--set train.stepz=3"));
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("train.steps"), std::string::npos) << unknown.err;
+  auto missing = run_lmlab(f.train_args("x", "--set data.dir=" + f.dir.file("nodata")));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("meta.json"), std::string::npos) << missing.err;
+  auto no_ckpt = run_lmlab(f.train_args("fresh", "--resume"));
+  EXPECT_EQ(no_ckpt.exit_code, 2);
+  EXPECT_NE(no_ckpt.err.find("no checkpoint"), std::string::npos) << no_ckpt.err;
+  auto params = run_lmlab(f.train_args("x", "--print-params"));
+  EXPECT_EQ(params.exit_code, 0) << params.err;
+  EXPECT_NE(params.out.find("total_params"), std::string::npos);
+  EXPECT_NE(params.out.find("train_flops_per_token"), std::string::npos);
+}
