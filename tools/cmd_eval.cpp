@@ -1,10 +1,146 @@
-// lmlab eval. Not implemented yet: it says which issue brings it and exits 2.
+// lmlab eval: perplexity and zero-shot multiple-choice tasks on one or more checkpoints, as
+// lm-evaluation-harness scores them (docs/eval.md), printed as a table and optionally written
+// as JSON, a bar chart and a per-request samples file.
+#include <algorithm>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
 #include "commands.h"
+#include "lmlab/common/error.h"
+#include "lmlab/common/files.h"
+#include "lmlab/eval/causal_lm_scorer.h"
+#include "lmlab/eval/multiple_choice.h"
+#include "lmlab/eval/perplexity.h"
+#include "lmlab/eval/report.h"
+#include "lmlab/tokenizer/tokenizer.h"
+#include "lmlab/train/checkpoint.h"
 
 namespace lmlab::cli {
 
+namespace {
+
+struct EvalOptions {
+  std::string checkpoints, tasks = "ppl,hellaswag,piqa,winogrande,arc_easy,arc_challenge,openbookqa,copa,boolq,lambada";
+  std::string data_dir, output, plot, samples, ppl_file, device = "auto";
+  int64_t limit = 0, batch_size = 16, max_length = 0;
+};
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string part; std::getline(ss, part, ',');)
+    if (!part.empty()) out.push_back(part);
+  return out;
+}
+
+// The first `limit` lines of a text file (all of it when limit <= 0).
+std::string read_text_lines(const std::string& path, int64_t limit) {
+  std::string text = read_file(path);
+  if (limit <= 0) return text;
+  size_t pos = 0;
+  for (int64_t i = 0; i < limit && pos != std::string::npos; ++i) {
+    pos = text.find('\n', pos);
+    if (pos != std::string::npos) ++pos;
+  }
+  return pos == std::string::npos ? text : text.substr(0, pos);
+}
+
+void run_eval(const EvalOptions& o) {
+  std::vector<std::string> checkpoints = split_commas(o.checkpoints), tasks = split_commas(o.tasks);
+  if (checkpoints.empty()) throw UserError("--checkpoint: give at least one checkpoint or run directory");
+  if (tasks.empty()) throw UserError("--tasks: give at least one task");
+  if (!o.samples.empty() && checkpoints.size() > 1) throw UserError("--samples works with one checkpoint at a time");
+  if (!o.data_dir.empty()) ::setenv("LMLAB_DATA", o.data_dir.c_str(), 1);
+  std::vector<std::string> known = eval::task_names();
+  known.push_back("ppl");
+  for (const std::string& t : tasks)
+    if (std::find(known.begin(), known.end(), t) == known.end())
+      throw UserError("--tasks: unknown task '" + t + "'" + did_you_mean(t, known));
+
+  // Task data and the perplexity text are read once and shared by every checkpoint.
+  std::vector<eval::TaskData> task_data;
+  std::string ppl_text, ppl_path;
+  for (const std::string& t : tasks) {
+    if (t == "ppl") {
+      ppl_path = o.ppl_file.empty() ? data_path("lm/wikitext-2/test.txt") : o.ppl_file;
+      ppl_text = read_text_lines(ppl_path, o.limit);
+    } else {
+      task_data.push_back(eval::load_task(t, data_path("eval"), o.limit));
+    }
+  }
+
+  torch::Device device = o.device == "cuda" || (o.device == "auto" && torch::cuda::is_available()) ? torch::kCUDA
+                                                                                                     : torch::kCPU;
+  std::string samples;
+  std::vector<eval::CheckpointResults> runs;
+  for (const std::string& dir : checkpoints) {
+    train::InferenceModel m = train::load_for_inference(dir, device);
+    tokenizer::Tokenizer tok = tokenizer::Tokenizer::load(m.tokenizer_path);
+    std::optional<uint32_t> eot = tok.special_id("<|endoftext|>");
+    if (!eot) std::cerr << "lmlab: warning: " << m.tokenizer_path << " has no <|endoftext|>; using id 0 as the document start\n";
+    const int64_t max_length = o.max_length > 0 ? o.max_length
+                                                : std::min(m.exp.data.seq_len, m.exp.model.max_seq_len);
+    model::Transformer model = m.model;
+    eval::CausalLmScorer scorer([model](const torch::Tensor& idx) mutable { return model->forward(idx); },
+                                max_length, device, o.batch_size);
+    auto encode = [&tok](std::string_view s) { return tok.encode(s); };
+    eval::TokenizedScorer text_scorer(encode, eot.value_or(0), scorer);
+    eval::CheckpointResults run{dir, m.step, max_length, {}};
+    std::cerr << "eval: " << dir << " (step " << m.step << ", context " << max_length << ", " << device << ")\n";
+    size_t next_task = 0;
+    for (const std::string& t : tasks) {
+      scorer.set_label(dir + " " + t);
+      if (t == "ppl") {
+        run.tasks.push_back(eval::text_perplexity(ppl_text, encode, eot.value_or(0), scorer));
+        continue;
+      }
+      const eval::TaskData& data = task_data[next_task++];
+      std::vector<eval::Loglikelihood> lls;
+      eval::TaskResult r = eval::score_task(data, text_scorer, &lls);
+      run.tasks.push_back(r);
+      if (!o.samples.empty()) samples += eval::samples_jsonl(data, lls);
+    }
+    runs.push_back(std::move(run));
+  }
+
+  std::cout << eval::results_table(runs);
+  if (!o.output.empty()) {
+    nlohmann::json j = eval::results_json(runs);
+    if (!ppl_path.empty()) j["ppl_file"] = ppl_path;
+    j["limit"] = o.limit;
+    write_file_atomic(o.output, j.dump(2) + "\n");
+    std::cerr << "eval: wrote " << o.output << "\n";
+  }
+  if (!o.samples.empty()) write_file_atomic(o.samples, samples);
+  if (!o.plot.empty() && eval::plot_results(runs, o.plot)) std::cerr << "eval: wrote " << o.plot << "\n";
+}
+
+}  // namespace
+
 void add_eval_command(CLI::App& app) {
-  add_unimplemented(app, "eval", "Perplexity and zero-shot tasks on a checkpoint", "issue #7: evaluation");
+  auto o = std::make_shared<EvalOptions>();
+  auto* sub = app.add_subcommand("eval", "Perplexity and zero-shot tasks on one or more checkpoints");
+  sub->add_option("--checkpoint", o->checkpoints, "Checkpoint or run directories, comma-separated (compared in one table)")
+      ->required();
+  sub->add_option("--tasks", o->tasks, "Comma-separated: ppl," + [] {
+    std::string s;
+    for (const std::string& t : eval::task_names()) s += (s.empty() ? "" : ",") + t;
+    return s;
+  }());
+  sub->add_option("--data", o->data_dir, "Shared data directory (default: $LMLAB_DATA or ../shared/data)");
+  sub->add_option("--limit", o->limit, "Score only the first N items of each task (ppl: the first N lines)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--output", o->output, "Write the results as JSON");
+  sub->add_option("--plot", o->plot, "Write a bar chart of the accuracies (PNG, needs gnuplot)");
+  sub->add_option("--samples", o->samples, "Write every scored request and its log-likelihood (JSON lines)");
+  sub->add_option("--batch-size", o->batch_size, "Requests per forward pass")->check(CLI::PositiveNumber);
+  sub->add_option("--ppl-file", o->ppl_file, "Text file for ppl (default: WikiText-2 test)");
+  sub->add_option("--max-length", o->max_length,
+                  "Context length of the scorer (default: min(data.seq_len, model.max_seq_len) of the checkpoint)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--device", o->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  sub->callback([o] { run_eval(*o); });
 }
 
 }  // namespace lmlab::cli

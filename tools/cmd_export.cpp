@@ -1,12 +1,65 @@
-// lmlab export hf. Not implemented yet: it says which issue brings it and exits 2.
+// lmlab export hf: a dense LLaMA-style checkpoint -> a Hugging Face LlamaForCausalLM directory
+// (config.json, model.safetensors, tokenizer.json), written through AtomicDir. With
+// --reference it also writes reference_logits.safetensors (our logits on a fixed sequence) for
+// bench/check_hf_export.py to compare against transformers.
+#include <iostream>
+
 #include "commands.h"
+#include "lmlab/common/error.h"
+#include "lmlab/common/files.h"
+#include "lmlab/eval/export_hf.h"
+#include "lmlab/model/safetensors.h"
+#include "lmlab/train/checkpoint.h"
 
 namespace lmlab::cli {
+
+namespace {
+
+struct ExportOptions {
+  std::string checkpoint, output;
+  bool reference = false;
+};
+
+void run_export_hf(const ExportOptions& o) {
+  train::InferenceModel m = train::load_for_inference(o.checkpoint, torch::kCPU);
+  const ModelConfig& cfg = m.model->config();
+  eval::check_hf_exportable(cfg);
+  model::NamedTensors ours;
+  for (const auto& p : m.model->named_parameters()) ours.emplace_back(p.key(), p.value());
+  model::NamedTensors hf = eval::to_hf_tensors(cfg, ours);
+  int64_t intermediate = 0;
+  for (const auto& [name, t] : hf)
+    if (name == "model.layers.0.mlp.gate_proj.weight") intermediate = t.size(0);
+
+  AtomicDir out(o.output);
+  const std::string dir = out.staging();
+  model::save_safetensors(dir + "/model.safetensors", hf, {{"format", "pt"}});
+  write_file_atomic(dir + "/config.json", eval::hf_llama_config(cfg, intermediate).dump(2) + "\n");
+  write_file_atomic(dir + "/tokenizer.json", read_file(m.tokenizer_path));
+  if (o.reference) {
+    // A fixed sequence of in-vocabulary ids spread over the vocabulary.
+    const int64_t T = std::min<int64_t>(32, cfg.max_seq_len);
+    torch::Tensor ids = torch::arange(T, torch::kLong).mul(7919).remainder(cfg.vocab_size).view({1, T});  // (1, T)
+    torch::NoGradGuard no_grad;
+    torch::Tensor logits = m.model->forward(ids).to(torch::kFloat).contiguous();  // (1, T, V)
+    model::save_safetensors(dir + "/reference_logits.safetensors", {{"input_ids", ids}, {"logits", logits}});
+  }
+  out.commit();
+  std::cerr << "export: wrote " << o.output << " (LlamaForCausalLM, " << hf.size() << " tensors, step " << m.step
+            << ")\n";
+}
+
+}  // namespace
 
 void add_export_commands(CLI::App& app) {
   auto* e = app.add_subcommand("export", "Export a checkpoint to other formats");
   e->require_subcommand(1);
-  add_unimplemented(*e, "hf", "Export a dense model as a Hugging Face Llama", "issue #7: interoperability");
+  auto o = std::make_shared<ExportOptions>();
+  auto* hf = e->add_subcommand("hf", "Export a dense LLaMA-style model as a Hugging Face Llama");
+  hf->add_option("--checkpoint", o->checkpoint, "Checkpoint or run directory")->required();
+  hf->add_option("--output", o->output, "Output directory (replaced if it exists)")->required();
+  hf->add_flag("--reference", o->reference, "Also write reference_logits.safetensors for bench/check_hf_export.py");
+  hf->callback([o] { run_export_hf(*o); });
 }
 
 }  // namespace lmlab::cli
