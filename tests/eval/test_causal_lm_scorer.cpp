@@ -78,5 +78,31 @@ TEST(CausalLmScorer, TruncatesToTheLastMaxLengthPlusOneTokens) {
   ASSERT_EQ(s[0].logprobs.size(), 2u);
   EXPECT_NEAR(s[0].logprobs[0], expected[0], 1e-5);
   EXPECT_NEAR(s[0].logprobs[1], expected[1], 1e-5);
-  EXPECT_THROW(scorer.score({{{1}, {1, 2, 3, 4, 5}}}), lmlab::UserError);
+}
+
+// A continuation longer than the context is scored in pieces of at most L tokens, each read in
+// one window of the L + 1 tokens that end with it (as lm-eval's rolling windows): a token is
+// predicted from everything in its window before it, batched or not.
+TEST(CausalLmScorer, LongContinuationsEqualPerTokenScoresWithLimitedContext) {
+  torch::manual_seed(3);
+  TinyLm lm;
+  const int64_t L = 4;
+  TokenRequest shortctx{{1}, {2, 3, 4, 5, 6, 7, 8, 9, 10, 0}}, longctx{{1, 2, 3, 4, 5, 6}, {7, 8, 9, 10, 0, 1}};
+  for (int64_t batch : {1, 3}) {
+    CausalLmScorer scorer(std::ref(lm), L, torch::kCPU, batch);
+    std::vector<TokenScores> s = scorer.score({shortctx, {{3}, {4}}, longctx});
+    for (const TokenRequest* r : {&shortctx, &longctx}) {
+      const TokenScores& got = s[r == &shortctx ? 0 : 2];
+      std::vector<uint32_t> whole(r->context);
+      whole.insert(whole.end(), r->continuation.begin(), r->continuation.end());
+      ASSERT_EQ(got.logprobs.size(), r->continuation.size());
+      for (size_t j = 0; j < r->continuation.size(); ++j) {
+        const size_t piece_end = std::min(r->continuation.size(), (j / L + 1) * L) + r->context.size();
+        const size_t at = r->context.size() + j, from = piece_end > static_cast<size_t>(L) + 1 ? piece_end - L - 1 : 0;
+        TokenRequest one{{whole.begin() + static_cast<std::ptrdiff_t>(from), whole.begin() + static_cast<std::ptrdiff_t>(at)},
+                         {whole[at]}};
+        EXPECT_NEAR(got.logprobs[j], by_hand(lm, one)[0], 1e-5) << "batch " << batch << " token " << j;
+      }
+    }
+  }
 }

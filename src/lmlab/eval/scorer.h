@@ -33,7 +33,7 @@ class LoglikelihoodScorer {
 
 struct TokenRequest {
   std::vector<uint32_t> context;       // non-empty
-  std::vector<uint32_t> continuation;  // non-empty, at most max_length() tokens
+  std::vector<uint32_t> continuation;  // non-empty; longer than max_length() is scored in pieces
 };
 
 struct TokenScores {
