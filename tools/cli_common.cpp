@@ -4,7 +4,6 @@
 #endif
 
 #include "commands.h"
-#include "lmlab/common/error.h"
 
 namespace lmlab::cli {
 
@@ -26,17 +25,6 @@ std::string version_text() {
 #endif
   }
   return out;
-}
-
-CLI::App* add_unimplemented(CLI::App& parent, const std::string& name,
-                            const std::string& description, const std::string& issue) {
-  auto* sub = parent.add_subcommand(name, description + " [not implemented yet]");
-  sub->allow_extras();
-  std::string full = parent.get_name() + " " + name;
-  sub->callback([full, issue] {
-    throw UserError("'" + full + "' is not implemented yet (" + issue + ")");
-  });
-  return sub;
 }
 
 }  // namespace lmlab::cli

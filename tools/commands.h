@@ -15,10 +15,6 @@ void add_scaling_commands(CLI::App& app);
 void add_export_commands(CLI::App& app);
 void add_quickstart_command(CLI::App& app);
 
-// A subcommand whose implementation has not landed yet: running it says so and exits 2.
-CLI::App* add_unimplemented(CLI::App& parent, const std::string& name,
-                            const std::string& description, const std::string& issue);
-
 // "lmlab 0.1.0 / libtorch X / CUDA: ..." as printed by `lmlab --version`.
 std::string version_text();
 

@@ -180,7 +180,9 @@ TrainResult run_training(Experiment exp, bool resume) {
   const double flops_per_token = model->train_flops_per_token(T);
   const double peak = tc.peak_tflops * 1e12 * static_cast<double>(dist.world_size());
   std::unique_ptr<Progress> progress;
-  if (main) progress = std::make_unique<Progress>("train", tc.steps, "step");
+  // A time budget usually ends the run before `steps` (the quickstart), so then the line shows
+  // the time left instead of a step ETA that would be wrong.
+  if (main) progress = std::make_unique<Progress>("train", tc.max_minutes > 0 ? -1 : tc.steps, "step");
   const char* kill_env = std::getenv("LMLAB_TEST_KILL_AFTER_STEP");  // tests: die like kill -9
   const int64_t kill_after = kill_env ? std::atoll(kill_env) : -1;
 
@@ -280,7 +282,10 @@ TrainResult run_training(Experiment exp, bool resume) {
       char status[160];
       std::snprintf(status, sizeof status, "loss %.4f | lr %.2e | %s | mfu %.1f%%", loss_value, lr,
                     Progress::format_rate(tokens_per_s, "tok").c_str(), 100 * mfu);
-      progress->update(step, status);
+      std::string line = status;
+      if (tc.max_minutes > 0)
+        line += " | " + Progress::format_duration(std::max(0.0, (tc.max_minutes - minutes) * 60)) + " left";
+      progress->update(step, line);
       interval_start = now;
       interval_tokens = 0;
     }
