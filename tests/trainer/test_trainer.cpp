@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "lmlab/data/shards.h"
+#include "lmlab/model/safetensors.h"
 #include "testing.h"
 
 using lmlab::test::run_lmlab;
@@ -106,6 +107,25 @@ TEST(Trainer, TinyModelLearnsAndWritesTheRunDirectory) {
   auto again = run_lmlab(f.train_args("run"));
   EXPECT_EQ(again.exit_code, 2);
   EXPECT_NE(again.err.find("--resume"), std::string::npos) << again.err;
+}
+
+// The synthetic data never uses ids 60-62 and uses 63 most: the trainer must hand MaskMoE the
+// training counts, so the unseen ids reach exactly one expert and the frequent one reaches V.
+TEST(Trainer, MaskMoeGetsTokenFrequenciesFromTheTrainingShard) {
+  Fixture f;
+  auto r = run_lmlab(f.train_args("mask", "--set train.steps=2 --set model.ffn.type=mask_moe --set model.ffn.n_experts=4 "
+                                          "--set model.ffn.mask_visible=3 --set model.ffn.mask_frequent_share=0.2"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto tensors = lmlab::model::load_safetensors(f.dir.file("mask/checkpoints/step_00000002/model.safetensors"));
+  int masks = 0;
+  for (const auto& [name, t] : tensors) {
+    if (name.find("routing_mask") == std::string::npos) continue;
+    ++masks;
+    torch::Tensor visible = t.isfinite().sum(1);  // (vocab): experts each token may reach
+    for (int64_t id : {60, 61, 62}) EXPECT_EQ(visible[id].item<int64_t>(), 1) << name << " id " << id;
+    EXPECT_EQ(visible[63].item<int64_t>(), 3) << name;
+  }
+  EXPECT_GT(masks, 0);
 }
 
 TEST(Trainer, ResumeAfterKillIsBitIdentical) {

@@ -15,6 +15,7 @@
 #include "lmlab/common/progress.h"
 #include "lmlab/config/config.h"
 #include "lmlab/data/loader.h"
+#include "lmlab/model/moe/mask_moe.h"
 #include "lmlab/model/transformer.h"
 #include "lmlab/runlog/metrics.h"
 #include "lmlab/train/checkpoint.h"
@@ -106,6 +107,22 @@ std::string describe_model(Experiment exp) {
   return out.str();
 }
 
+// Occurrences of every id in a token shard: (vocab) int64, read in chunks.
+torch::Tensor count_tokens(const data::TokenShard& shard, int64_t vocab) {
+  torch::Tensor counts = torch::zeros({vocab}, torch::kLong);
+  const int64_t chunk = int64_t{1} << 20;
+  std::vector<int64_t> ids;
+  for (int64_t begin = 0; begin < shard.size(); begin += chunk) {
+    const int64_t n = std::min(chunk, shard.size() - begin);
+    ids.resize(static_cast<size_t>(n));
+    shard.read(begin, n, ids.data());
+    torch::Tensor c = torch::bincount(torch::from_blob(ids.data(), {n}, torch::kLong), {}, vocab);
+    if (c.size(0) != vocab) throw_user_error(shard.path(), "holds token ids >= the model's vocab_size " + std::to_string(vocab));
+    counts += c;
+  }
+  return counts;
+}
+
 TrainResult run_training(Experiment exp, bool resume) {
   const TrainConfig& tc = exp.train;
   if (tc.steps < 1 || tc.batch_size < 1 || tc.grad_accum < 1) throw UserError("train.steps, batch_size and grad_accum must be >= 1");
@@ -129,6 +146,9 @@ TrainResult run_training(Experiment exp, bool resume) {
   // Model and optimizer (identical initial weights on every rank: same seed, then rank 0's).
   torch::manual_seed(static_cast<uint64_t>(exp.run.seed));
   model::Transformer model(exp.model);
+  // MaskMoE splits frequent from infrequent tokens by their count in the training data.
+  if (exp.model.ffn.type == "mask_moe")
+    model::moe::set_token_frequencies(*model, count_tokens(train_shard, exp.model.vocab_size));
   model->to(device);
   model->train();
   std::vector<std::pair<std::string, torch::Tensor>> named_params;
