@@ -126,6 +126,7 @@ TEST(Trainer, MaskMoeGetsTokenFrequenciesFromTheTrainingShard) {
     EXPECT_EQ(visible[63].item<int64_t>(), 3) << name;
   }
   EXPECT_GT(masks, 0);
+  EXPECT_TRUE(std::ifstream(f.dir.file("mask/plots/expert_load.png")).good());  // gnuplot is a setup.sh package
 }
 
 TEST(Trainer, ResumeAfterKillIsBitIdentical) {

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "lmlab/analysis/expert_heatmap.h"
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
 #include "lmlab/common/progress.h"
@@ -315,6 +316,16 @@ TrainResult run_training(Experiment exp, bool resume) {
     if (out_of_time) break;
   }
   if (main) progress->finish("val loss " + std::to_string(result.val_loss));
+  // MoE runs: per-layer expert load of the last forward (the final validation pass) as a heatmap.
+  nlohmann::json stats = model->ffn_stats();
+  if (main && !stats.empty()) {
+    analysis::ExpertLoad load = analysis::expert_load_from_stats(stats);
+    if (!load.layers.empty()) {
+      make_dirs(run_dir + "/plots");
+      analysis::write_expert_heatmap(load, run_dir + "/plots/expert_load.png",
+                                     "expert load, validation at step " + std::to_string(step));
+    }
+  }
   dist.barrier();
   result.steps = step;
   return result;
