@@ -16,7 +16,8 @@ Run on the GPU machine, e.g.
 
     python3 bench/gpt2_reference.py --modes eager,compile --batch 16 --steps 50 --out ref.jsonl
 
-and compare with `lmlab train` on the same shape and batch. Prints one JSON line per mode.
+and compare with `lmlab train` on the same shape and batch. Prints one JSON line per mode; its
+"lmlab_set" lists the `lmlab train --set` values of the same model.
 """
 import argparse
 import json
@@ -215,7 +216,17 @@ def run(a, mode, device):
         "loss": loss.item(), "tokens_per_s": tokens_per_s,
         "mfu": flops * tokens_per_s / (a.peak_tflops * 1e12),
         "peak_memory_gib": torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None,
+        "lmlab_set": lmlab_overrides(a),
     }
+
+
+def lmlab_overrides(a):
+    """The `lmlab train --set` values that give lmlab the model timed here."""
+    return [f"model.arch={a.arch}", f"model.n_layer={a.n_layer}", f"model.n_head={a.n_head}",
+            f"model.n_kv_head={a.n_kv_head}", f"model.d_model={a.d_model}", f"model.vocab_size={a.vocab}",
+            f"model.max_seq_len={a.seq_len}", f"model.bias={str(a.bias).lower()}", f"model.tie_embeddings={str(a.tie).lower()}",
+            f"model.init_std={a.init_std}", f"model.norm_eps={a.norm_eps}", f"model.rope_theta={a.rope_theta}",
+            "model.ffn.type=dense", f"model.ffn.hidden={a.ffn_hidden}", "model.dropout=0.0"]
 
 
 def main():
@@ -252,9 +263,6 @@ def main():
     a = p.parse_args()
 
     device = torch.device(a.device)
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
     for mode in a.modes.split(","):
         result = run(a, mode, device)
         line = json.dumps(result)

@@ -80,6 +80,15 @@ TEST(Sampling, SameSeedSameSamplesAndOnlyAllowedTokens) {
   EXPECT_TRUE((allowed == a.unsqueeze(1)).any(-1).all().item<bool>());
 }
 
+TEST(Sampling, DrawsFollowTheSoftmaxOfTheTemperatureScaledLogits) {
+  auto logits = torch::tensor({0.0, std::log(3.0)}).repeat({20000, 1});  // p(1) = 3/4 at T = 1
+  auto gen = make_generator(5);
+  double at1 = sample_next(logits, {1.0, 0, 1.0}, gen).to(torch::kFloat64).mean().item<double>();
+  double at2 = sample_next(logits, {2.0, 0, 1.0}, gen).to(torch::kFloat64).mean().item<double>();
+  EXPECT_NEAR(at1, 0.75, 0.015);
+  EXPECT_NEAR(at2, std::sqrt(3.0) / (1 + std::sqrt(3.0)), 0.015);  // softmax(logits / 2)
+}
+
 TEST(Generate, GreedyWithCacheEqualsNoCacheLoop) {
   for (const std::string arch : {"llama", "gpt2"}) {
     auto m = tiny(arch, 64);
@@ -121,4 +130,25 @@ TEST(Generate, StopsWhenEveryRowProducedTheStopToken) {
   int64_t calls = 0;
   generate(*m, prompt, opts, gen, [&](int64_t, const torch::Tensor&) { ++calls; });
   EXPECT_EQ(calls, first + 1 - 3);
+}
+
+TEST(Generate, RunsWithoutDropoutAndRestoresTrainingMode) {
+  ModelConfig c;
+  c.n_layer = 2;
+  c.n_head = 2;
+  c.d_model = 16;
+  c.vocab_size = 23;
+  c.dropout = 0.5;
+  torch::manual_seed(3);
+  model::Transformer m(c);
+  m->train();
+  auto prompt = torch::randint(23, {2, 4}, torch::kInt64);
+  GenerateOptions opts;
+  opts.max_new_tokens = 6;
+  opts.sampling.temperature = 0;
+  auto gen = make_generator(0);
+  auto got = generate(*m, prompt, opts, gen);
+  EXPECT_TRUE(m->is_training());
+  m->eval();
+  EXPECT_TRUE(torch::equal(got, reference_greedy(*m, prompt, 6)));
 }

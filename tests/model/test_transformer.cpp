@@ -109,8 +109,11 @@ TEST(Transformer, LlamaParameterCountMatchesHandFormula) {
   Transformer model(cfg);
   EXPECT_EQ(model->total_params(), expected);
   EXPECT_EQ(model->active_params(), expected);
+  EXPECT_EQ(model->non_embedding_params(), expected - V * C);
   cfg.tie_embeddings = false;
-  EXPECT_EQ(Transformer(cfg)->total_params(), expected + V * C);
+  Transformer untied(cfg);
+  EXPECT_EQ(untied->total_params(), expected + V * C);
+  EXPECT_EQ(untied->non_embedding_params(), expected);  // the untied head stays in N
 }
 
 // GPT-2 124M with nanoGPT's padded vocabulary: 124,475,904 parameters (nanoGPT, llm.c), and
@@ -126,6 +129,7 @@ TEST(Transformer, Gpt2SmallHasTheKnownParameterCountAndFlops) {
   cfg.bias = true;
   Transformer model(cfg);
   EXPECT_EQ(model->total_params(), 124475904);
+  EXPECT_EQ(model->non_embedding_params(), 124475904 - 50304 * 768 - 1024 * 768);
   int64_t C = 768, L = 12, T = 1024;
   double n_matmul = static_cast<double>(L * (4 * C * C + 8 * C * C) + 50304 * C);
   EXPECT_DOUBLE_EQ(model->train_flops_per_token(T), 6 * n_matmul + 12.0 * L * T * C);

@@ -41,6 +41,13 @@ torch::Generator make_generator(uint64_t seed) { return at::make_generator<at::C
 torch::Tensor generate(model::TransformerImpl& model, const torch::Tensor& prompt, const GenerateOptions& opts,
                        torch::Generator& gen, const std::function<void(int64_t, const torch::Tensor&)>& on_token) {
   torch::NoGradGuard no_grad;
+  // Dropout off while generating; the caller's mode is restored afterwards.
+  struct EvalMode {
+    model::TransformerImpl& m;
+    bool was_training;
+    ~EvalMode() { m.train(was_training); }
+  } mode{model, model.is_training()};
+  model.eval();
   int64_t window = model.config().max_seq_len;
   using torch::indexing::Slice;
   auto tokens = prompt.size(1) > window ? prompt.index({Slice(), Slice(-window, torch::indexing::None)}) : prompt;

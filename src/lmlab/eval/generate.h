@@ -42,7 +42,8 @@ struct GenerateOptions {
 // Feeds the prompt once, then one token per step through forward_cached; once the sequence no
 // longer fits in max_seq_len the window slides (the cache is rebuilt from the last max_seq_len
 // tokens each step), as nanoGPT crops its context. Rows that produced stop_token keep repeating it.
-// `on_token(step, tokens (B,))` is called after each new token (for streaming output).
+// `on_token(step, tokens (B,))` is called after each new token (for streaming output). Runs the
+// model in eval mode (no dropout) and restores its mode afterwards.
 torch::Tensor generate(model::TransformerImpl& model, const torch::Tensor& prompt, const GenerateOptions& opts,
                        torch::Generator& gen,
                        const std::function<void(int64_t, const torch::Tensor&)>& on_token = nullptr);

@@ -1,8 +1,14 @@
 // Causal self-attention (see attention.h).
 #include "lmlab/model/attention.h"
 
+#include <torch/version.h>
+
 #include <cmath>
 #include <limits>
+
+#ifndef TORCH_VERSION_MAJOR
+#error "TORCH_VERSION_MAJOR is not defined: the SDPA branch below would silently never be taken"
+#endif
 
 namespace lmlab::model {
 

@@ -45,6 +45,7 @@ class BlockImpl : public torch::nn::Module {
   int64_t layer_;
   double dropout_;
 };
+TORCH_MODULE(Block);
 
 void validate(const ModelConfig& c) {
   auto fail = [](const std::string& problem) { throw UserError("[model] " + problem); };
@@ -62,8 +63,6 @@ void validate(const ModelConfig& c) {
 }
 
 }  // namespace
-
-TORCH_MODULE(Block);
 
 struct TransformerImpl::Layers {
   torch::nn::Embedding tok_emb{nullptr}, pos_emb{nullptr};  // pos_emb: gpt2 only
@@ -154,6 +153,11 @@ int64_t TransformerImpl::total_params() const {
   int64_t n = 0;
   for (const auto& p : parameters()) n += p.numel();
   return n;
+}
+
+int64_t TransformerImpl::non_embedding_params() const {
+  int64_t n = total_params() - layers_->tok_emb->weight.numel();
+  return layers_->pos_emb ? n - layers_->pos_emb->weight.numel() : n;
 }
 
 int64_t TransformerImpl::active_params() const {

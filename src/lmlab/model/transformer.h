@@ -36,6 +36,9 @@ class TransformerImpl : public torch::nn::Module {
 
   int64_t total_params() const;
   int64_t active_params() const;  // parameters touched per token (embeddings counted once)
+  // total_params() without the token and position embeddings: the N of Kaplan et al. (2020)'s
+  // scaling laws (an untied output head is counted; a tied one is the embedding).
+  int64_t non_embedding_params() const;
   // Forward+backward FLOPs per token at sequence length T, for MFU: 3 x the forward's
   // 2 x (multiply-accumulates of every weight matrix, FFN as reported by its block, output head)
   // + 12 L T d for the attention scores = 6N + 12LTd for a dense model (docs/model.md).
