@@ -11,24 +11,12 @@ file's value wins, as in TensorBoard's purge of orphaned data).
 With --train, it first runs `lmlab train --config X --set run.out_dir=OUT --set train.steps=N`
 (a short run), then checks OUT. Needs `pip install tensorboard` (no TensorFlow).
 """
-import argparse, glob, json, os, struct, subprocess, sys
+import argparse, glob, json, os, subprocess, sys
 
 from tensorboard.backend.event_processing import event_accumulator
 
-
-def f32(x):
-    return struct.unpack("<f", struct.pack("<f", float(x)))[0]
-
-
-def flatten(obj, prefix, out):
-    for k, v in obj.items():
-        tag = f"{prefix}/{k}" if prefix else k
-        if isinstance(v, bool):
-            continue
-        if isinstance(v, (int, float)):
-            out[tag] = v
-        elif isinstance(v, dict):
-            flatten(v, tag, out)
+# The same float32 rounding and metrics.jsonl flattening as the fixture check beside this file.
+from check_tensorboard import f32, flatten
 
 
 def expected_scalars(run):
