@@ -45,7 +45,8 @@ void add_scaling_commands(CLI::App& app) {
   fit->add_option("--predict-to", args->predict_to, "predict up to STEP (default: the last step in the file)");
   fit->add_option("--plot", args->plot, "write a PNG of observed, predicted and actual loss (needs gnuplot)");
   fit->add_option("--json", args->json, "write the fits, predictions and scores as JSON");
-  fit->add_option("--law", args->options.position_law, "per-position law: hyperbolic (default) or power");
+  fit->add_option("--law", args->options.position_law, "per-position law: shifted a0/(a1+i)+a2 (default), hyperbolic a0/(1+a1*i)+a2 (the same family, "
+                  "the paper's parameters) or power a0*i^-a1+a2");
   fit->add_option("--trajectory-forms", args->options.trajectory_candidates,
                   "candidate forms for the parameters over time (default: power,log,hyperbolic,exponential)")
       ->delimiter(',');

@@ -42,6 +42,8 @@ void expect_recovers(const CurveForm& form, const std::vector<double>& truth, co
 TEST(CurveFit, PositionLawsRecoverTheirParameters) {
   std::vector<double> positions = range(1, 256, 256);
   expect_recovers(position_form("hyperbolic"), {3.0, 0.05, 3.2}, positions, 0.01, 0.05);
+  // The same curve in the shifted form: a0/(a1+i)+a2 with a0 = 3/0.05, a1 = 1/0.05.
+  expect_recovers(position_form("shifted"), {60.0, 20.0, 3.2}, positions, 0.01, 0.05);
   expect_recovers(position_form("power"), {2.5, 0.6, 3.0}, positions, 0.01, 0.05);
 }
 

@@ -63,7 +63,9 @@ TEST(TemporalScaling, PredictsASyntheticRunFromItsFirstQuarter) {
   test::write_text(dir.file("position_loss.jsonl"), synthetic_run(4000, 0.002));
   auto evals = read_position_loss(dir.file("position_loss.jsonl"));
   ASSERT_EQ(evals.size(), 41u);
-  ScalingResult r = fit_temporal_scaling(evals, ScalingOptions{});
+  ScalingOptions options;
+  options.position_law = "hyperbolic";  // the parameters are compared with true_params()
+  ScalingResult r = fit_temporal_scaling(evals, options);
   EXPECT_EQ(r.options.observe_until, 1000);  // 25% of the last step
   EXPECT_EQ(r.observed.size(), 10u);         // steps 100..1000; step 0 is left out
   ASSERT_EQ(r.predictions.size(), 30u);      // steps 1100..4000

@@ -154,6 +154,12 @@ TEST(WindowLoader, TooShortShardAndEvalWindows) {
   EXPECT_EQ(eval_window_starts(s, 8, 10, 0, 1), (std::vector<int64_t>{0, 8, 16}));
   EXPECT_EQ(eval_window_starts(s, 8, 10, 0, 2), (std::vector<int64_t>{0, 16}));
   EXPECT_EQ(eval_window_starts(s, 8, 10, 1, 2), (std::vector<int64_t>{8}));
+  // Fewer windows than available are spread over the whole shard, not taken from its start:
+  // 3 available, 2 wanted -> windows 0 and floor(1 * 3 / 2) = 1; 12 of 99 available, 4 wanted.
+  EXPECT_EQ(eval_window_starts(s, 8, 2, 0, 1), (std::vector<int64_t>{0, 8}));
+  write_token_shard(dir.file("long.bin"), iota_ids(100, 100), 2);
+  TokenShard l(dir.file("long.bin"));
+  EXPECT_EQ(eval_window_starts(l, 8, 4, 0, 1), (std::vector<int64_t>{0, 24, 48, 72}));
   Batch b = windows_at(s, {16}, 8);
   EXPECT_EQ(b.y[0][7].item<int64_t>(), 24);
 }

@@ -1,10 +1,12 @@
 // `lmlab train` end to end on a tiny model and synthetic token shards (seconds each):
-// learning, the run directory's files, exact resume after kill -9, 2-rank Gloo equivalence
+// learning, the run directory's files, init_from (dense -> DSMoE), `eval --tasks val` against the
+// run's own validation loss, exact resume after kill -9, 2-rank Gloo equivalence
 // with 1 rank, a dead rank failing the other, divergence and bad-input errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 
@@ -127,6 +129,66 @@ TEST(Trainer, MaskMoeGetsTokenFrequenciesFromTheTrainingShard) {
   }
   EXPECT_GT(masks, 0);
   EXPECT_TRUE(std::ifstream(f.dir.file("mask/plots/expert_load.png")).good());  // gnuplot is a setup.sh package
+}
+
+// DSMoE's continued pre-training: a dsmoe run starts from a dense run's weights (same names; the
+// gates are new). With lr = 0 the first step changes nothing, so every copied tensor must equal
+// the dense checkpoint's and the gates must exist; a model of another width is refused.
+TEST(Trainer, InitFromCopiesADenseRunIntoADsmoeRun) {
+  Fixture f;
+  auto dense = run_lmlab(f.train_args("dense", "--set train.steps=4 --set model.ffn.hidden=64"));
+  ASSERT_EQ(dense.exit_code, 0) << dense.err;
+  auto r = run_lmlab(f.train_args("ds", "--set train.steps=1 --set train.lr=0 --set model.ffn.type=dsmoe "
+                                        "--set model.ffn.hidden=64 --set model.ffn.dsmoe_n=4 --set train.init_from=" +
+                                        f.dir.file("dense")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("2 keep their init"), std::string::npos) << r.err;  // one gate per layer
+  auto before = lmlab::model::load_safetensors(f.dir.file("dense/checkpoints/step_00000004/model.safetensors"));
+  auto after = lmlab::model::load_safetensors(f.dir.file("ds/checkpoints/step_00000001/model.safetensors"));
+  std::map<std::string, torch::Tensor> ds(after.begin(), after.end());
+  for (const auto& [name, t] : before) {
+    ASSERT_TRUE(ds.count(name)) << name;
+    EXPECT_TRUE(torch::equal(ds[name], t)) << name;
+  }
+  EXPECT_EQ(ds.size(), before.size() + 2);
+  EXPECT_TRUE(ds.count("blocks.0.ffn.gate.weight") || ds.count("layers.blocks.0.ffn.gate.weight")) << after.size();
+
+  auto wider = run_lmlab(f.train_args("wide", "--set train.steps=1 --set model.d_model=48 --set train.init_from=" +
+                                                  f.dir.file("dense")));
+  EXPECT_EQ(wider.exit_code, 2);
+  EXPECT_NE(wider.err.find("has shape"), std::string::npos) << wider.err;
+}
+
+// `lmlab eval --tasks val` scores the run's own validation shard: over the trainer's 8 windows it
+// must reproduce the final val_loss, and it reports bucket perplexities and, for the dense FFN,
+// the near-zero activation share. --set changes the model before it is built: disabling each
+// token's top-1 expert must change an MoE model's loss; an unknown key is exit 2.
+TEST(Trainer, EvalValTaskReproducesTheRunsValidationLoss) {
+  Fixture f;
+  ASSERT_EQ(run_lmlab(f.train_args("run", "--set train.steps=6")).exit_code, 0);
+  double val_loss = 0;
+  for (const json& j : read_jsonl(f.dir.file("run/metrics.jsonl")))
+    if (j.contains("val_loss")) val_loss = j["val_loss"].get<double>();
+  auto r = run_lmlab("eval --checkpoint " + f.dir.file("run") + " --tasks val --limit 8 --output " + f.dir.file("e.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json val = json::parse(lmlab::test::read_text(f.dir.file("e.json")))["checkpoints"][0]["results"]["val"];
+  EXPECT_NEAR(val["loss"].get<double>(), val_loss, 1e-5);
+  EXPECT_EQ(val["n"], 8);
+  EXPECT_NEAR(val["share_high"].get<double>() + val["share_medium"].get<double>() + val["share_low"].get<double>(), 1.0, 1e-9);
+  EXPECT_GT(val["ppl_low"].get<double>(), 0.0);
+  EXPECT_GE(val["near_zero_share"].get<double>(), 0.0);
+  EXPECT_LE(val["near_zero_share"].get<double>(), 1.0);
+
+  ASSERT_EQ(run_lmlab(f.train_args("moe", "--set train.steps=2 --set model.ffn.type=moe --set model.ffn.n_experts=4")).exit_code, 0);
+  auto loss_of = [&](const std::string& extra) {
+    auto e = run_lmlab("eval --checkpoint " + f.dir.file("moe") + " --tasks val --limit 4 --output " + f.dir.file("m.json") + extra);
+    EXPECT_EQ(e.exit_code, 0) << e.err;
+    return json::parse(lmlab::test::read_text(f.dir.file("m.json")))["checkpoints"][0]["results"]["val"]["loss"].get<double>();
+  };
+  EXPECT_GT(std::abs(loss_of(" --set model.ffn.disable_top1=true") - loss_of("")), 1e-6);
+  auto bad = run_lmlab("eval --checkpoint " + f.dir.file("moe") + " --tasks val --set model.ffn.no_such_key=1");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("no_such_key"), std::string::npos) << bad.err;
 }
 
 TEST(Trainer, ResumeAfterKillIsBitIdentical) {

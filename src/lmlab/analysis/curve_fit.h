@@ -33,7 +33,8 @@ struct CurveFit {
 // ok = false (never throws) when no start converges to finite values.
 CurveFit fit_curve(const CurveForm& form, const std::vector<double>& x, const std::vector<double>& y);
 
-// Per-position laws L(i), i = 1..T: "hyperbolic" a0/(1+a1*i)+a2 (default), "power" a0*i^-a1+a2.
+// Per-position laws L(i), i = 1..T: "hyperbolic" a0/(1+a1*i)+a2, the same family as "shifted"
+// a0/(a1+i)+a2 (identifiable when the first's a1 is huge), and "power" a0*i^-a1+a2.
 std::vector<std::string> position_form_names();
 // UserError naming the valid choices for an unknown name.
 CurveForm position_form(const std::string& name);

@@ -29,6 +29,7 @@ Starts through_first_point(const std::vector<double>& x, const std::vector<doubl
 }
 
 double hyperbolic_shape(double x, double rate) { return 1.0 / (1.0 + rate * x); }
+double shifted_shape(double x, double shift) { return 1.0 / (shift + x); }
 double power_shape(double x, double exponent) { return std::pow(x, exponent); }
 double decay_power_shape(double x, double exponent) { return std::pow(x, -exponent); }
 double exponential_shape(double x, double rate) { return std::exp(-rate * x); }
@@ -65,17 +66,28 @@ CurveForm with_names(CurveForm f, const std::string& formula, std::vector<std::s
 
 }  // namespace
 
-std::vector<std::string> position_form_names() { return {"hyperbolic", "power"}; }
+std::vector<std::string> position_form_names() { return {"shifted", "hyperbolic", "power"}; }
 
 CurveForm position_form(const std::string& name) {
   if (name == "hyperbolic") {
     return with_names(hyperbolic("i", {0.01, 0.1, 1.0, 10.0}), "a0/(1+a1*i)+a2", {"a0", "a1", "a2"});
   }
+  // The hyperbolic family written as b/(i+c)+a2 (b = a0/a1, c = 1/a1, plus the limit c = 0).
+  // On real runs a1 of the form above runs off to 1e5-1e6 at some steps, where only a0/a1 is
+  // determined; this form keeps every parameter identifiable, so its trajectories can be
+  // extrapolated (docs/scaling.md).
+  if (name == "shifted") {
+    return {"shifted", "a0/(a1+i)+a2", {"a0", "a1", "a2"}, {false, true, false},
+            [](double x, const std::vector<double>& p) { return p[0] / (std::max(p[1], 0.0) + x) + p[2]; },
+            [](const std::vector<double>& x, const std::vector<double>& y) {
+              return through_first_point(x, y, {0.01, 0.1, 1.0, 10.0, 100.0}, shifted_shape);
+            }};
+  }
   if (name == "power") {
     return with_names(decaying_power({0.1, 0.3, 1.0, 2.0}), "a0*i^(-a1)+a2", {"a0", "a1", "a2"});
   }
   throw UserError("unknown position law '" + name + "'" + did_you_mean(name, position_form_names()) +
-                  " (choices: hyperbolic, power)");
+                  " (choices: shifted, hyperbolic, power)");
 }
 
 std::vector<CurveForm> trajectory_forms() {

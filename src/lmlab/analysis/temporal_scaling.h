@@ -18,7 +18,7 @@
 namespace lmlab::analysis {
 
 struct ScalingOptions {
-  std::string position_law = "hyperbolic";
+  std::string position_law = "shifted";
   int64_t observe_until = -1;  // last observed step; -1 = 25% of the last step in the file
   int64_t predict_to = -1;     // predict up to this step; -1 = the last step in the file
   // Share of the observed steps (the latest ones, at least 1) held out to choose each

@@ -70,8 +70,9 @@ std::vector<int64_t> eval_window_starts(const TokenShard& shard, int64_t seq_len
   if (available < 1)
     throw_user_error(shard.path(), "has " + std::to_string(shard.size()) + " tokens, too few for one validation window of seq_len " +
                                        std::to_string(seq_len));
+  const int64_t n = std::min(count, available);
   std::vector<int64_t> out;
-  for (int64_t k = rank; k < std::min(count, available); k += world_size) out.push_back(k * seq_len);
+  for (int64_t k = rank; k < n; k += world_size) out.push_back(k * available / n * seq_len);
   return out;
 }
 

@@ -55,8 +55,10 @@ class WindowLoader {
 // Inputs/targets of the windows starting at `starts` (each T+1 tokens long).
 Batch windows_at(const TokenShard& shard, const std::vector<int64_t>& starts, int64_t seq_len);
 
-// The fixed validation windows rank `rank` evaluates: the first `count` consecutive windows
-// of the shard (fewer if it is short), dealt round-robin to the ranks.
+// The fixed validation windows rank `rank` evaluates: `count` of the shard's whole windows
+// (all of them if it has fewer), spread evenly over it — window k of A available starts at
+// floor(k * A / count) * seq_len — so a split that concatenates several sources (a data-mixture
+// validation set) is sampled from all of them; dealt round-robin to the ranks.
 std::vector<int64_t> eval_window_starts(const TokenShard& shard, int64_t seq_len, int64_t count, int64_t rank,
                                         int64_t world_size);
 

@@ -117,4 +117,16 @@ void TokenShard::read(int64_t begin, int64_t n, int64_t* out) const {
   }
 }
 
+std::vector<int64_t> count_token_ids(const TokenShard& shard, int64_t vocab_size) {
+  std::vector<int64_t> counts(static_cast<size_t>(vocab_size), 0);
+  for (int64_t i = 0; i < shard.size(); ++i) {
+    const uint32_t id = shard.at(i);
+    if (id >= static_cast<uint64_t>(vocab_size))
+      throw_user_error(shard.path(), "token " + std::to_string(i) + " is id " + std::to_string(id) +
+                                         ", not below the model's vocab_size " + std::to_string(vocab_size));
+    ++counts[id];
+  }
+  return counts;
+}
+
 }  // namespace lmlab::data

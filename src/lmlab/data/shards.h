@@ -52,4 +52,8 @@ class TokenShard {
   int id_bytes_ = 2;
 };
 
+// counts[id] = occurrences of id in the shard, for every id below vocab_size (MaskMoE's frequent
+// tokens, the frequency buckets of `lmlab eval`); UserError naming the shard on a larger id.
+std::vector<int64_t> count_token_ids(const TokenShard& shard, int64_t vocab_size);
+
 }  // namespace lmlab::data

@@ -46,4 +46,8 @@ std::vector<std::string> FfnRegistry::names() const {
   return out;
 }
 
+double near_zero_share(const torch::Tensor& activations, double eps) {
+  return activations.detach().abs().lt(eps).to(torch::kDouble).mean().item<double>();
+}
+
 }  // namespace lmlab::model

@@ -98,7 +98,7 @@ struct FfnConfig {
             {"output", "input"});
     v.field("finedeep_normalize", finedeep_normalize, "divide the K sigmoid scores by their sum [finedeep]");
     v.field("near_zero_eps", near_zero_eps,
-            "|activation| below this counts as near zero in the stats' near_zero_share [finedeep]");
+            "|activation| below this counts as near zero in the stats' near_zero_share [finedeep; dense at eval]");
   }
 };
 

@@ -12,7 +12,8 @@ int64_t default_ffn_hidden(const ModelConfig& cfg) {
   return (h + 63) / 64 * 64;
 }
 
-DenseFfnImpl::DenseFfnImpl(const ModelConfig& cfg, int64_t hidden) : swiglu_(cfg.arch == "llama") {
+DenseFfnImpl::DenseFfnImpl(const ModelConfig& cfg, int64_t hidden)
+    : swiglu_(cfg.arch == "llama"), near_zero_eps_(cfg.ffn.near_zero_eps) {
   auto linear = [&](int64_t in, int64_t out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(cfg.bias)); };
   w1 = register_module("w1", linear(cfg.d_model, hidden));
   w2 = register_module("w2", linear(hidden, cfg.d_model));
@@ -25,8 +26,10 @@ DenseFfnImpl::DenseFfnImpl(const ModelConfig& cfg, int64_t hidden) : swiglu_(cfg
 }
 
 torch::Tensor DenseFfnImpl::forward(const torch::Tensor& x, const FfnContext&) {
-  if (swiglu_) return w2(torch::silu(w1(x)) * w3(x));
-  return w2(torch::gelu(w1(x), "tanh"));
+  torch::Tensor h = swiglu_ ? torch::silu(w1(x)) * w3(x) : torch::gelu(w1(x), "tanh");  // (B, T, hidden)
+  stats_ = is_training() ? nlohmann::json::object()
+                         : nlohmann::json{{"near_zero_share", near_zero_share(h, near_zero_eps_)}};
+  return w2(h);
 }
 
 double DenseFfnImpl::flops_per_token() const {

@@ -19,11 +19,16 @@ class DenseFfnImpl : public FfnBlockImpl {
   DenseFfnImpl(const ModelConfig& cfg, int64_t hidden);
   torch::Tensor forward(const torch::Tensor& x, const FfnContext& ctx) override;  // (B, T, C) -> (B, T, C)
   double flops_per_token() const override;
+  // In eval mode: near_zero_share of the hidden activations of the last forward (compared with
+  // Finedeep's, docs/moe.md); empty after a training forward, which skips the measurement.
+  nlohmann::json stats() const override { return stats_; }
 
   torch::nn::Linear w1{nullptr}, w2{nullptr}, w3{nullptr};  // w3 undefined for the GELU MLP
 
  private:
   bool swiglu_;
+  double near_zero_eps_;
+  nlohmann::json stats_ = nlohmann::json::object();
 };
 
 }  // namespace lmlab::model

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "lmlab/model/safetensors.h"
 #include "lmlab/model/transformer.h"
@@ -47,7 +48,10 @@ struct InferenceModel {
 };
 
 // `dir` is a checkpoint directory or a run directory (its latest checkpoint is used).
+// `overrides` ("section.key=value", as `--set`) change the checkpoint's config before the model
+// is built, e.g. model.ffn.disable_top1=true for the CartesianMoE robustness test.
 // UserError naming the path when it is not a readable checkpoint.
-InferenceModel load_for_inference(const std::string& dir, const torch::Device& device);
+InferenceModel load_for_inference(const std::string& dir, const torch::Device& device,
+                                  const std::vector<std::string>& overrides = {});
 
 }  // namespace lmlab::train

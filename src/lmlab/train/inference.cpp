@@ -7,12 +7,14 @@
 
 namespace lmlab::train {
 
-InferenceModel load_for_inference(const std::string& dir, const torch::Device& device) {
+InferenceModel load_for_inference(const std::string& dir, const torch::Device& device,
+                                  const std::vector<std::string>& overrides) {
   const std::string ckpt = resolve_checkpoint(dir);
   CheckpointData data = read_checkpoint(ckpt);
   InferenceModel m;
   config::Schema schema = config::Schema::of(m.exp);
   config::apply_toml_text(schema, data.config_toml, ckpt + "/config.toml");
+  config::apply_overrides(schema, overrides);
   m.model = model::Transformer(m.exp.model);
   load_model_state(*m.model, data.model, ckpt + "/model.safetensors");
   m.model->to(device);

@@ -41,6 +41,7 @@ struct TrainConfig {
   double max_minutes = 0;
   double peak_tflops = 989.0;
   double dist_timeout_s = 120;
+  std::string init_from;
   LossConfig loss;
 
   template <class V>
@@ -69,6 +70,10 @@ struct TrainConfig {
     v.field("peak_tflops", peak_tflops,
             "peak FLOP/s per device for MFU, in TFLOP/s (default: H100 SXM bf16 dense, 989)");
     v.field("dist_timeout_s", dist_timeout_s, "data-parallel: a collective waiting longer than this fails the run");
+    v.field("init_from", init_from,
+            "start from this checkpoint's (or run's latest) weights: tensors whose name and shape match are "
+            "copied, the rest keep their init (e.g. a dsmoe run from a dense one: only the gates are new); "
+            "optimizer and step start fresh; ignored by --resume");
     v.section("loss", loss);
   }
 };

@@ -32,6 +32,7 @@ namespace lmlab::train {
 namespace {
 
 constexpr const char* kRngStateName = "rng_state.cpu";
+constexpr const char* kCudaRngStateName = "rng_state.cuda";  // this rank's device
 
 // bf16 autocast for the forward pass on CUDA (parameters and optimizer stay fp32).
 class Autocast {
@@ -108,20 +109,21 @@ std::string describe_model(Experiment exp) {
   return out.str();
 }
 
-// Occurrences of every id in a token shard: (vocab) int64, read in chunks.
-torch::Tensor count_tokens(const data::TokenShard& shard, int64_t vocab) {
-  torch::Tensor counts = torch::zeros({vocab}, torch::kLong);
-  const int64_t chunk = int64_t{1} << 20;
-  std::vector<int64_t> ids;
-  for (int64_t begin = 0; begin < shard.size(); begin += chunk) {
-    const int64_t n = std::min(chunk, shard.size() - begin);
-    ids.resize(static_cast<size_t>(n));
-    shard.read(begin, n, ids.data());
-    torch::Tensor c = torch::bincount(torch::from_blob(ids.data(), {n}, torch::kLong), {}, vocab);
-    if (c.size(0) != vocab) throw_user_error(shard.path(), "holds token ids >= the model's vocab_size " + std::to_string(vocab));
-    counts += c;
-  }
-  return counts;
+// train.init_from: the matching weights of another run (a dense run for a DSMoE one), the rest as
+// initialised. Lists what was not copied, since a typo in a config would otherwise go unnoticed.
+void init_from_checkpoint(torch::nn::Module& model, const std::string& from, bool main) {
+  const std::string ckpt = resolve_checkpoint(from);
+  PartialLoad p = load_model_state_partial(model, read_checkpoint(ckpt).model, ckpt + "/model.safetensors");
+  if (!main) return;
+  auto list = [](const std::vector<std::string>& names) {
+    std::string s;
+    for (size_t i = 0; i < names.size() && i < 6; ++i) s += (i ? ", " : "") + names[i];
+    return names.size() > 6 ? s + ", ..." : s;
+  };
+  std::cerr << "init_from " << ckpt << ": copied " << p.copied.size() << " tensors";
+  if (!p.kept_init.empty()) std::cerr << "; " << p.kept_init.size() << " keep their init (" << list(p.kept_init) << ")";
+  if (!p.unused.empty()) std::cerr << "; " << p.unused.size() << " unused (" << list(p.unused) << ")";
+  std::cerr << "\n";
 }
 
 TrainResult run_training(Experiment exp, bool resume) {
@@ -149,7 +151,8 @@ TrainResult run_training(Experiment exp, bool resume) {
   model::Transformer model(exp.model);
   // MaskMoE splits frequent from infrequent tokens by their count in the training data.
   if (exp.model.ffn.type == "mask_moe")
-    model::moe::set_token_frequencies(*model, count_tokens(train_shard, exp.model.vocab_size));
+    model::moe::set_token_frequencies(*model, torch::tensor(data::count_token_ids(train_shard, exp.model.vocab_size)));
+  if (!tc.init_from.empty() && !resume) init_from_checkpoint(*model, tc.init_from, main);
   model->to(device);
   model->train();
   std::vector<std::pair<std::string, torch::Tensor>> named_params;
@@ -172,8 +175,9 @@ TrainResult run_training(Experiment exp, bool resume) {
     opt.load(d.optimizer, ckpt + "/optimizer.safetensors");
     loader.restore(d.trainer.at("loader"));
     for (const auto& [name, t] : d.optimizer)
-      if (name == kRngStateName) {
-        at::Generator gen = at::detail::getDefaultCPUGenerator();
+      if (name == kRngStateName || (name == kCudaRngStateName && device.is_cuda())) {
+        at::Generator gen = name == kRngStateName ? at::detail::getDefaultCPUGenerator()
+                                                  : at::globalContext().defaultGenerator(device);
         std::lock_guard<std::mutex> lock(gen.mutex());
         gen.set_state(t);
       }
@@ -216,6 +220,9 @@ TrainResult run_training(Experiment exp, bool resume) {
                      tokenizer_path};
     // Dropout draws from the CPU generator: its state makes a resumed run continue exactly.
     d.optimizer.emplace_back(kRngStateName, at::detail::getDefaultCPUGenerator().get_state());
+    // On CUDA, dropout draws from the device's generator instead.
+    if (device.is_cuda())
+      d.optimizer.emplace_back(kCudaRngStateName, at::globalContext().defaultGenerator(device).get_state());
     for (auto& [name, t] : d.model) t = t.cpu();
     for (auto& [name, t] : d.optimizer) t = t.cpu();
     result.checkpoint = write_checkpoint(run_dir, at_step, d, tc.keep_checkpoints);

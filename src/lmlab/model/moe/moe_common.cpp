@@ -48,10 +48,6 @@ torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, doub
   return x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps) * weight;
 }
 
-double near_zero_share(const torch::Tensor& activations, double eps) {
-  return activations.detach().abs().lt(eps).to(torch::kDouble).mean().item<double>();
-}
-
 ExpertBankImpl::ExpertBankImpl(int64_t n_experts_, int64_t d_model_, int64_t hidden_)
     : n_experts(n_experts_), d_model(d_model_), hidden(hidden_) {
   w_gate = register_parameter("w_gate", torch::randn({n_experts, d_model, hidden}) * 0.02);

@@ -26,9 +26,6 @@ torch::Tensor seeded_expert_order(int64_t rows, int64_t n_experts, int64_t keep,
 // y = x / sqrt(mean(x^2) + eps) * weight  (x (..., C), weight (C))
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps = 1e-6);
 
-// Share of entries with |a| < eps (the near-zero activation rate Finedeep is motivated by).
-double near_zero_share(const torch::Tensor& activations, double eps);
-
 // E SwiGLU experts as stacked weights: Wg, Wu (E, C, H), Wd (E, H, C).
 class ExpertBankImpl : public torch::nn::Module {
  public:
