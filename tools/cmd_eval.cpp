@@ -4,6 +4,7 @@
 // (the run's own validation data by default) with frequency-bucket perplexities.
 #include <algorithm>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 
@@ -52,8 +53,9 @@ std::string read_text_lines(const std::string& path, int64_t limit) {
 }
 
 // Task "val": the token split DIR/val.bin (DIR = --val-data or the checkpoint's data.dir), its
-// perplexity split into frequency buckets counted on DIR's training shard, and the mean
-// near_zero_share the FFN blocks report in eval mode (dense, Finedeep).
+// perplexity split into frequency buckets counted on DIR's training shard, and the means of the
+// scalar statistics the FFN blocks report in eval mode: near_zero_share (dense, Finedeep) and
+// active_share (DSMoE's share of experts above tau).
 eval::TaskResult val_task(const EvalOptions& o, const train::InferenceModel& m, int64_t max_length,
                           const torch::Device& device) {
   const std::string dir = o.val_data.empty() ? m.exp.data.dir : o.val_data;
@@ -63,18 +65,18 @@ eval::TaskResult val_task(const EvalOptions& o, const train::InferenceModel& m, 
   std::vector<eval::FrequencyBucket> buckets =
       eval::assign_frequency_buckets(data::count_token_ids(train_split, m.exp.model.vocab_size));
   model::Transformer model = m.model;
-  double near_zero_sum = 0;
-  int64_t near_zero_n = 0;
+  std::map<std::string, std::pair<double, int64_t>> stat_sums;  // name -> (sum, count) over layers and batches
   auto logits_of = [&](const torch::Tensor& x) {
     torch::Tensor logits = model->forward(x);
     const nlohmann::json stats = model->ffn_stats();
     for (const auto& [layer, s] : stats.items())
-      if (s.contains("near_zero_share")) near_zero_sum += s["near_zero_share"].get<double>(), ++near_zero_n;
+      for (const char* name : {"near_zero_share", "active_share"})
+        if (s.contains(name)) stat_sums[name].first += s[name].get<double>(), ++stat_sums[name].second;
     return logits;
   };
   eval::ShardPerplexityOptions opt{max_length, o.batch_size, o.limit, device};
   eval::TaskResult r = eval::shard_perplexity(val, logits_of, opt, &buckets);
-  if (near_zero_n > 0) r.metrics["near_zero_share"] = near_zero_sum / static_cast<double>(near_zero_n);
+  for (const auto& [name, sum] : stat_sums) r.metrics[name] = sum.first / static_cast<double>(sum.second);
   return r;
 }
 

@@ -1,6 +1,7 @@
 // The MoE family through the real registry and transformer: every type builds, runs forward and
 // backward, reports its aux loss and per-layer stats, honours the placement keys, and the
-// comparison configs have equal total and active model parameters (lmlab train --print-params).
+// comparison configs have equal total and active model parameters (lmlab train --print-params),
+// and the dense-split configs (Finedeep, DSMoE) match the dense model.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -84,6 +85,37 @@ TEST(MoeTransformer, ComparisonConfigsHaveEqualModelParams) {
     EXPECT_NEAR(double(c.first) / double(counts[0].second.first), 1.0, 0.01) << name;
     EXPECT_NEAR(double(c.second) / double(counts[0].second.second), 1.0, 0.01) << name;
   }
+}
+
+
+// Finedeep and DSMoE partition the dense FFN: their configs in configs/moe/dense_split/ must
+// build models with the dense run's parameters (within 1%: Finedeep's routers, DSMoE's gates),
+// and the DSMoE continuation must load every tensor of the dense model (init_from).
+TEST(MoeTransformer, DenseSplitConfigsMatchTheDenseModel) {
+  namespace fs = std::filesystem;
+  auto build = [](const fs::path& file) {
+    Experiment exp;
+    config::load(exp, file.string(), {});
+    if (exp.model.vocab_size == 0) exp.model.vocab_size = 4096;
+    return Transformer(exp.model);
+  };
+  const fs::path dir = fs::path(LMLAB_SOURCE_DIR) / "configs" / "moe";
+  Transformer dense = build(dir / "dense.toml");
+  int n = 0;
+  for (const auto& entry : fs::directory_iterator(dir / "dense_split")) {
+    if (entry.path().extension() != ".toml") continue;
+    ++n;
+    Transformer model = build(entry.path());
+    EXPECT_NEAR(double(model->total_params()) / double(dense->total_params()), 1.0, 0.01) << entry.path();
+    auto params = model->named_parameters();
+    for (const auto& p : dense->named_parameters()) {
+      ASSERT_TRUE(params.contains(p.key()) || entry.path().stem() == "finedeep") << entry.path() << " " << p.key();
+      if (params.contains(p.key())) {
+        EXPECT_EQ(params[p.key()].sizes(), p.value().sizes()) << p.key();
+      }
+    }
+  }
+  EXPECT_EQ(n, 3);
 }
 
 }  // namespace
