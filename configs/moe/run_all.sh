@@ -10,18 +10,11 @@
 # A run that already finished (runs/moe/<name>/train.done, holding its wall time) is kept.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-LMLAB=${LMLAB:-build/tools/lmlab}
+export LMLAB=${LMLAB:-build/tools/lmlab}
 cfg() { case $1 in finedeep|dense_continued|dsmoe_from_dense) echo "dense_split/$1.toml" ;; *) echo "$1.toml" ;; esac; }
 CONFIGS=${CONFIGS:-dense smoe_share smoe_top3 hash fine_grained topp cartesian maskmoe finedeep dense_continued dsmoe_from_dense}
 configs/prepare_data.sh wikitext-2
-for c in $CONFIGS; do
-  out=runs/moe/$c
-  if [ -f "$out/train.done" ]; then echo "== $c: already trained ($out)"; continue; fi
-  echo "== $c"
-  start=$(date +%s)
-  "$LMLAB" train --config "configs/moe/$(cfg $c)" "$@"
-  echo $(( $(date +%s) - start )) > "$out/train.done"
-done
+for c in $CONFIGS; do echo "configs/moe/$(cfg "$c") $*"; done | configs/train_queue.sh
 
 echo; echo "parameters (lmlab train --print-params) and training wall time"
 printf '| config | total params | active params | train time (s) |\n|---|---|---|---|\n'

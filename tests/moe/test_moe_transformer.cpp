@@ -66,16 +66,22 @@ TEST(MoeTransformer, MaskMoeFrequenciesReachEveryLayer) {
   EXPECT_EQ(set_token_frequencies(*model, torch::arange(50, 0, -1)), 3);
 }
 
+// The model of a shipped experiment config (the vocabulary comes from the data there).
+ModelConfig model_config_of(const std::filesystem::path& file) {
+  Experiment exp;
+  config::load(exp, file.string(), {});
+  if (exp.model.vocab_size == 0) exp.model.vocab_size = 8192;
+  return exp.model;
+}
+
 TEST(MoeTransformer, ComparisonConfigsHaveEqualModelParams) {
   namespace fs = std::filesystem;
   std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> counts;
   for (const auto& entry : fs::directory_iterator(fs::path(LMLAB_SOURCE_DIR) / "configs" / "moe")) {
     if (entry.path().extension() != ".toml") continue;
-    Experiment exp;
-    config::load(exp, entry.path().string(), {});
-    if (exp.model.ffn.type == "dense") continue;
-    if (exp.model.vocab_size == 0) exp.model.vocab_size = 8192;
-    Transformer model(exp.model);
+    ModelConfig cfg = model_config_of(entry.path());
+    if (cfg.ffn.type == "dense") continue;
+    Transformer model(cfg);
     counts.push_back({entry.path().filename().string(), {model->total_params(), model->active_params()}});
     std::printf("%-20s total %ld active %ld\n", counts.back().first.c_str(), (long)model->total_params(),
                 (long)model->active_params());
@@ -93,19 +99,13 @@ TEST(MoeTransformer, ComparisonConfigsHaveEqualModelParams) {
 // and the DSMoE continuation must load every tensor of the dense model (init_from).
 TEST(MoeTransformer, DenseSplitConfigsMatchTheDenseModel) {
   namespace fs = std::filesystem;
-  auto build = [](const fs::path& file) {
-    Experiment exp;
-    config::load(exp, file.string(), {});
-    if (exp.model.vocab_size == 0) exp.model.vocab_size = 4096;
-    return Transformer(exp.model);
-  };
   const fs::path dir = fs::path(LMLAB_SOURCE_DIR) / "configs" / "moe";
-  Transformer dense = build(dir / "dense.toml");
+  Transformer dense(model_config_of(dir / "dense.toml"));
   int n = 0;
   for (const auto& entry : fs::directory_iterator(dir / "dense_split")) {
     if (entry.path().extension() != ".toml") continue;
     ++n;
-    Transformer model = build(entry.path());
+    Transformer model(model_config_of(entry.path()));
     EXPECT_NEAR(double(model->total_params()) / double(dense->total_params()), 1.0, 0.01) << entry.path();
     auto params = model->named_parameters();
     for (const auto& p : dense->named_parameters()) {

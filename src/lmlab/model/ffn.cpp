@@ -46,8 +46,8 @@ std::vector<std::string> FfnRegistry::names() const {
   return out;
 }
 
-double near_zero_share(const torch::Tensor& activations, double eps) {
-  return activations.detach().abs().lt(eps).to(torch::kDouble).mean().item<double>();
+torch::Tensor near_zero_share(const torch::Tensor& activations, double eps) {
+  return activations.detach().abs().lt(eps).to(torch::kDouble).mean();
 }
 
 }  // namespace lmlab::model

@@ -38,9 +38,10 @@ class FfnBlockImpl : public torch::nn::Module {
   virtual double flops_per_token() const = 0;
 };
 
-// Share of entries with |a| < eps: the near-zero FFN activation rate Finedeep is motivated by,
-// reported at eval by the dense FFN and by Finedeep as stats()["near_zero_share"].
-double near_zero_share(const torch::Tensor& activations, double eps);
+// Share of entries with |a| < eps as a 0-d double tensor on the activations' device (no host
+// sync): the near-zero FFN activation rate Finedeep is motivated by, reported at eval by the
+// dense FFN and by Finedeep as stats()["near_zero_share"].
+torch::Tensor near_zero_share(const torch::Tensor& activations, double eps);
 
 using FfnFactory = std::function<std::shared_ptr<FfnBlockImpl>(const ModelConfig&, int64_t layer)>;
 

@@ -21,14 +21,14 @@ class DenseFfnImpl : public FfnBlockImpl {
   double flops_per_token() const override;
   // In eval mode: near_zero_share of the hidden activations of the last forward (compared with
   // Finedeep's, docs/moe.md); empty after a training forward, which skips the measurement.
-  nlohmann::json stats() const override { return stats_; }
+  nlohmann::json stats() const override;
 
   torch::nn::Linear w1{nullptr}, w2{nullptr}, w3{nullptr};  // w3 undefined for the GELU MLP
 
  private:
   bool swiglu_;
   double near_zero_eps_;
-  nlohmann::json stats_ = nlohmann::json::object();
+  torch::Tensor near_zero_;  // 0-d, read only when stats() is asked for
 };
 
 }  // namespace lmlab::model

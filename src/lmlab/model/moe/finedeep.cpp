@@ -38,7 +38,7 @@ torch::Tensor FinedeepImpl::forward_stream(const torch::Tensor& h, const torch::
     auto y = (e * r.unsqueeze(-1)).sum(0);               // (N, C)
     x = x + y;
     delta = delta + y;
-    near_zero += near_zero_share(acts, opt.near_zero_eps) / static_cast<double>(opt.m);
+    near_zero += near_zero_share(acts, opt.near_zero_eps).item<double>() / static_cast<double>(opt.m);
     mean_score.push_back(r.detach().mean().item<double>());
   }
   stats_ = {{"near_zero_share", near_zero}, {"mean_router_score", mean_score}, {"tokens", x.size(0)}};
@@ -49,15 +49,6 @@ int64_t FinedeepImpl::active_params() const {
   int64_t n = 0;
   for (const auto& p : parameters()) n += p.numel();
   return n;
-}
-
-double dense_near_zero_share(const torch::nn::Module& ffn, const torch::Tensor& u, double eps) {
-  auto params = ffn.named_parameters();
-  const auto* w1 = params.find("w1.weight");
-  const auto* w3 = params.find("w3.weight");
-  if (!w1 || !w3) throw std::invalid_argument("dense_near_zero_share: the FFN has no w1/w3 (not SwiGLU)");
-  torch::NoGradGuard no_grad;
-  return near_zero_share(torch::silu(torch::linear(u, *w1)) * torch::linear(u, *w3), eps);
 }
 
 }  // namespace lmlab::model::moe

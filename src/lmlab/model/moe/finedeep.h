@@ -12,7 +12,7 @@
 // The exact router, the normalisation and the norm placement are not public (notes §4): they
 // are the options above. Like CartesianMoE, forward() takes h from ctx.residual.
 // stats()["near_zero_share"]: share of expert activations silu(u W1) * (u W3) with |a| < eps,
-// the paper's motivation metric; dense_near_zero_share() measures the same on a dense FFN.
+// the paper's motivation metric; the dense FFN reports the same in eval mode (ffn_dense.h).
 #pragma once
 #include "lmlab/model/ffn.h"
 #include "lmlab/model/moe/moe_common.h"
@@ -43,9 +43,5 @@ class FinedeepImpl : public FfnBlockImpl {
  private:
   nlohmann::json stats_ = nlohmann::json::object();
 };
-
-// Near-zero share of a dense SwiGLU FFN's activations silu(u W1) * (u W3) on inputs u (N, C);
-// `ffn` must have parameters w1.weight and w3.weight (the dense FFN's names).
-double dense_near_zero_share(const torch::nn::Module& ffn, const torch::Tensor& u, double eps);
 
 }  // namespace lmlab::model::moe
