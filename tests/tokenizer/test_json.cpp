@@ -1,6 +1,7 @@
 // tokenizer.json: the HF byte-level layout we write, files in HF's own layout (GPT-2 style
 // ByteLevel pre-tokenizer, merges as pairs), and errors that name the offending field.
 #include <gtest/gtest.h>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -70,6 +71,26 @@ TEST(Json, WritesHfLayout) {
   EXPECT_EQ(j["added_tokens"][0]["content"], "<|endoftext|>");
   EXPECT_EQ(j["added_tokens"][0]["special"], true);
   EXPECT_EQ(j["model"]["vocab"]["<|endoftext|>"], j["added_tokens"][0]["id"]);
+  // Only the keys HF tokenizers knows: it refuses a file with any other top-level key.
+  std::set<std::string> keys;
+  for (auto it = j.begin(); it != j.end(); ++it) keys.insert(it.key());
+  EXPECT_EQ(keys, (std::set<std::string>{"version", "truncation", "padding", "added_tokens", "normalizer",
+                                         "pre_tokenizer", "post_processor", "decoder", "model"}));
+}
+
+TEST(Json, ScaffoldFilesKeepTheirExtension) {
+  tk::TrainOptions o;
+  o.vocab_size = 300;
+  o.algo = "scaffold";
+  // The corpus of Train.ScaffoldSelfMergeSubtractsTwice: "xyxy" ends up in S.
+  const tk::Model trained = tk::train({"xyxyxyxy\nxyxyxyxy\nxyxyxyxy\nxyz\nxyz\n"}, o).model;
+  ASSERT_EQ(trained.scaffold_size(), 1u);
+  json j = json::parse(tk::to_tokenizer_json(trained));
+  ASSERT_TRUE(j.contains("lmlab"));
+  EXPECT_EQ(j["lmlab"]["algo"], "scaffold");
+  tk::Model back = tk::parse_tokenizer_json(j.dump(), "tok.json");
+  EXPECT_EQ(back.algo, "scaffold");
+  EXPECT_EQ(back.scaffold, trained.scaffold);
 }
 
 TEST(Json, ErrorsNameTheField) {

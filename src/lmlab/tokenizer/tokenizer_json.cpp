@@ -243,6 +243,10 @@ std::string to_tokenizer_json(const Model& m) {
                    {"continuing_subword_prefix", nullptr}, {"end_of_word_suffix", nullptr},
                    {"fuse_unk", false}, {"byte_fallback", false}, {"ignore_merges", m.ignore_merges},
                    {"vocab", vocab}, {"merges", merges}};
+  // HF tokenizers refuses unknown top-level keys (0.23.2: "expected `,` or `}`"), so a plain-BPE
+  // file carries no extension and loads there unchanged; a Scaffold-BPE file must not (HF would
+  // encode by plain BPE over E, emitting scaffold ids no model saw).
+  if (m.algo == "bpe" && m.scaffold_size() == 0) return root.dump(2) + "\n";
   ordered_json ext = {{"algo", m.algo}, {"pretokenizer", pretokenizer_name(m.pattern)}};
   if (m.scaffold_size() > 0) {
     ordered_json ids = ordered_json::array(), counts = ordered_json::array();

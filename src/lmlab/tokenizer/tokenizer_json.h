@@ -4,7 +4,8 @@
 // GPT-2's byte->unicode form; special tokens in "added_tokens" (special: true) and in the vocab;
 // "pre_tokenizer": Sequence[Split(Regex, Isolated), Digits(individual) if enabled,
 // ByteLevel(use_regex: false)] so HF splits exactly as we do; "decoder": ByteLevel.
-// Scaffold-BPE extension (ignored by HF tokenizers, which skips unknown top-level keys):
+// Scaffold-BPE extension, written only for Scaffold-BPE (HF tokenizers rejects a file with an
+// unknown top-level key, so plain-BPE files have none and load in HF unchanged):
 //   "lmlab": {"algo": "scaffold", "scaffold_tokens": [ids], "scaffold_counts": [standalone counts]}
 // Scaffold tokens are in the vocab (ids after V and the specials) because merges refer to them.
 // We read the same, plus ByteLevel(use_regex: true) (the GPT-2 pattern) and merges as pairs.
