@@ -1,7 +1,8 @@
 // `lmlab train` end to end on a tiny model and synthetic token shards (seconds each):
 // learning, the run directory's files, init_from (dense -> DSMoE), `eval --tasks val` against the
 // run's own validation loss, exact resume after kill -9, 2-rank Gloo equivalence
-// with 1 rank, a dead rank failing the other, divergence and bad-input errors.
+// with 1 rank (also under torchrun's agent store), a dead rank failing the other, divergence and
+// bad-input errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,6 +10,8 @@
 #include <map>
 #include <random>
 #include <sstream>
+
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "lmlab/data/shards.h"
 #include "lmlab/model/safetensors.h"
@@ -225,6 +228,30 @@ TEST(Trainer, TwoGlooRanksMatchOneRankWithTheSameGlobalBatch) {
     EXPECT_NEAR(a[i]["loss"].get<double>(), b[i]["loss"].get<double>(), 1e-5) << i;
     EXPECT_NEAR(a[i]["grad_norm"].get<double>(), b[i]["grad_norm"].get<double>(), 1e-4) << i;
   }
+}
+
+TEST(Trainer, TwoRanksJoinTorchrunsAgentStore) {
+  // torchrun's agent serves the TCPStore at MASTER_PORT itself and says so with
+  // TORCHELASTIC_USE_AGENT_STORE=True; a rank 0 that served one too would fail to bind the port.
+  Fixture f;
+  auto one = run_lmlab(f.train_args("one", "--set train.steps=3"));
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  int port = 20000 + static_cast<int>((::getpid() + 3331) % 20000);
+  c10d::TCPStoreOptions opts;
+  opts.port = static_cast<uint16_t>(port);
+  opts.isServer = true;
+  opts.waitWorkers = false;
+  auto agent = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", opts);
+  std::string env = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) +
+                    " WORLD_SIZE=2 TORCHELASTIC_USE_AGENT_STORE=True TORCHELASTIC_RESTART_COUNT=0 ";
+  std::string args = f.train_args("two", "--set train.steps=3 --set train.batch_size=2");
+  auto two = run_shell(env + "RANK=1 " + exe() + args + " 2>" + f.dir.file("rank1.err") + " & " + env + "RANK=0 " +
+                       exe() + args + "; s=$?; wait $! || s=1; exit $s");
+  ASSERT_EQ(two.exit_code, 0) << two.err << lmlab::test::read_text(f.dir.file("rank1.err"));
+  auto a = step_lines(f.dir.file("one")), b = step_lines(f.dir.file("two"));
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), 3u);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i]["loss"].get<double>(), b[i]["loss"].get<double>(), 1e-5) << i;
 }
 
 TEST(Trainer, DeadRankMakesTheOtherExitWithAnError) {

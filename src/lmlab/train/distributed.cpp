@@ -34,6 +34,10 @@ RankInfo rank_info_from_env() {
   r.local_rank = env_int("LOCAL_RANK", r.rank);
   if (const char* a = std::getenv("MASTER_ADDR"); a && *a) r.master_addr = a;
   r.master_port = env_int("MASTER_PORT", 29500);
+  if (const char* a = std::getenv("TORCHELASTIC_USE_AGENT_STORE"); a && std::string(a) == "True") {
+    r.agent_store = true;
+    r.restart_count = env_int("TORCHELASTIC_RESTART_COUNT", 0);
+  }
   if (r.world_size < 1 || r.rank >= r.world_size)
     throw UserError("RANK=" + std::to_string(r.rank) + " must be below WORLD_SIZE=" + std::to_string(r.world_size));
   if (r.master_port < 1 || r.master_port > 65535) throw UserError("MASTER_PORT=" + std::to_string(r.master_port) + " is not a port");
@@ -56,9 +60,9 @@ Distributed::Distributed(const RankInfo& info, const torch::Device& device, doub
   group_->timeout = timeout;
   c10d::TCPStoreOptions opts;
   opts.port = static_cast<uint16_t>(info.master_port);
-  opts.isServer = info.rank == 0;
+  opts.isServer = info.rank == 0 && !info.agent_store;
   opts.numWorkers = static_cast<size_t>(info.world_size);
-  opts.waitWorkers = true;
+  opts.waitWorkers = !info.agent_store;  // the agent's store does not count our ranks
   opts.timeout = timeout;
   try {
     group_->store = c10::make_intrusive<c10d::TCPStore>(info.master_addr, opts);
@@ -66,6 +70,9 @@ Distributed::Distributed(const RankInfo& info, const torch::Device& device, doub
     throw std::runtime_error("data-parallel rank " + std::to_string(info.rank) + ": rendezvous at " +
                              info.master_addr + ":" + std::to_string(info.master_port) + " failed: " + e.what());
   }
+  if (info.agent_store)
+    group_->store = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::to_string(info.restart_count),
+                                                           group_->store);
   auto store = c10::make_intrusive<c10d::PrefixStore>("lmlab", group_->store);
   const int rank = static_cast<int>(info.rank), size = static_cast<int>(info.world_size);
   if (device.is_cuda()) {

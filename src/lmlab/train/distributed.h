@@ -20,6 +20,11 @@ struct RankInfo {
   int64_t rank = 0, world_size = 1, local_rank = 0;
   std::string master_addr = "127.0.0.1";
   int64_t master_port = 29500;
+  // Under torchrun the agent already serves the TCPStore at MASTER_ADDR:MASTER_PORT
+  // (TORCHELASTIC_USE_AGENT_STORE=True): every rank joins it as a client, under the key prefix
+  // PyTorch's own workers use, "/worker/attempt_<TORCHELASTIC_RESTART_COUNT>".
+  bool agent_store = false;
+  int64_t restart_count = 0;
 };
 
 // Reads the environment; UserError on malformed or inconsistent values.
