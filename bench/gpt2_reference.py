@@ -80,8 +80,18 @@ class Attention(nn.Module):
         if self.hkv != self.h:
             k = k.repeat_interleave(self.h // self.hkv, 1)
             v = v.repeat_interleave(self.h // self.hkv, 1)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        y = causal_attention(q, k, v)
         return self.wo(y.transpose(1, 2).reshape(B, T, self.h * self.d))
+
+
+def causal_attention(q, k, v):  # (B, H, T, D) each
+    if hasattr(F, "scaled_dot_product_attention"):  # torch >= 2.0
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    # torch 1.13 (Debian's python3-torch, for a CPU run): the explicit form, as lmlab uses there.
+    T = q.size(-2)
+    att = (q @ k.transpose(-2, -1)) / math.sqrt(q.size(-1))  # (B, H, T, T)
+    att = att.masked_fill(torch.ones(T, T, dtype=torch.bool, device=q.device).triu(1), float("-inf"))
+    return torch.softmax(att, -1) @ v
 
 
 def ffn_hidden(a):
@@ -181,7 +191,7 @@ def run(a, mode, device):
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": a.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}],
-                            lr=a.lr, betas=(0.9, 0.95), fused=a.fused_adamw or None)
+                            lr=a.lr, betas=(0.9, 0.95), **({"fused": True} if a.fused_adamw else {}))
     step_model = torch.compile(model) if mode == "compile" else model
     amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=not a.fp32)
     data = batches(a, device)
