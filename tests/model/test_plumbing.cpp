@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "lmlab/model/deferred_stats.h"
 #include "lmlab/model/ffn.h"
 #include "lmlab/model/transformer.h"
 
@@ -87,6 +88,25 @@ TEST(FfnPlumbing, ActiveParamsAndFlopsUseWhatTheBlockReports) {
   int64_t T = 8;
   double forward = 3 * (2.0 * 5 * C * C + 4.0 * T * C) + 2.0 * 20 * C;
   EXPECT_DOUBLE_EQ(model->train_flops_per_token(T), 3 * forward);
+}
+
+TEST(FfnPlumbing, DeferredStatsReadTheirTensorsWhenAsked) {
+  DeferredStats s;
+  auto share = torch::tensor(0.25, torch::kFloat);
+  s.set("share", share);
+  s.set("dropped", torch::tensor(int64_t{3}));
+  s.set("load", torch::tensor({0.5, 0.5}));
+  s.set("tokens", 8);
+  share.fill_(0.75);  // read at json(), not at set(): the value of the tensor then
+  nlohmann::json j = s.json();
+  EXPECT_DOUBLE_EQ(j["share"].get<double>(), 0.75);
+  EXPECT_TRUE(j["dropped"].is_number_integer());
+  EXPECT_EQ(j["dropped"].get<int64_t>(), 3);
+  EXPECT_EQ(j["load"], nlohmann::json({0.5, 0.5}));
+  EXPECT_EQ(j["tokens"], 8);
+  s.clear();
+  EXPECT_TRUE(s.json().empty());
+  EXPECT_THROW(s.set("matrix", torch::zeros({2, 2})), c10::Error);
 }
 
 TEST(Init, ResidualProjectionsAreScaledByOneOverSqrtTwoL) {

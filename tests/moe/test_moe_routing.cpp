@@ -65,12 +65,12 @@ TEST_F(MoeTest, CapacityDropsOverflowFirstSlotsFirst) {
   EXPECT_EQ(expert_capacity(1.0, 4, 1, 2), 2);
   EXPECT_EQ(expert_capacity(1.25, 3, 2, 2), 4);
   Routing r{torch::tensor({0, 0, 0, 1}, torch::kLong).view({4, 1}), torch::ones({4, 1}), {}};
-  EXPECT_EQ(apply_capacity(r, 2, 2), 1);
+  EXPECT_EQ(apply_capacity(r, 2, 2).item<int64_t>(), 1);
   EXPECT_EQ(r.experts[2][0].item<int64_t>(), -1);  // third token of expert 0
   EXPECT_EQ(r.weights[2][0].item<double>(), 0.0);
   // k = 2, capacity 2: queues are filled by first choices before second choices.
   Routing r2{torch::tensor({0, 1, 0, 1, 1, 0}, torch::kLong).view({3, 2}), torch::ones({3, 2}), {}};
-  EXPECT_EQ(apply_capacity(r2, 2, 2), 2);
+  EXPECT_EQ(apply_capacity(r2, 2, 2).item<int64_t>(), 2);
   EXPECT_EQ(r2.experts[2][1].item<int64_t>(), -1);  // expert 0: t0, t1 (first), t2 (second) dropped
   EXPECT_EQ(r2.experts[1][1].item<int64_t>(), -1);  // expert 1: t2 (first), t0 (second), t1 dropped
   EXPECT_EQ(r2.experts[0][1].item<int64_t>(), 1);

@@ -55,9 +55,10 @@ torch::Tensor DsMoeImpl::forward(const torch::Tensor& x, const FfnContext&) {
                          [this](int64_t i, const torch::Tensor& xe) { return expert(i, xe); });
   }
   aux_ = opt.sparsity_coef / static_cast<double>(opt.n_moe_layers * opt.n) * hard.sum(1).mean();
-  stats_ = {{"active_share", active.to(torch::kDouble).mean().item<double>()},
-            {"aux_loss", aux_.item<double>()},
-            {"tokens", u.size(0)}};
+  stats_.clear();
+  stats_.set("active_share", active.to(torch::kDouble).mean());
+  stats_.set("aux_loss", aux_);
+  stats_.set("tokens", u.size(0));
   return y.view(x.sizes());
 }
 

@@ -11,6 +11,7 @@
 // Parameters are named like the dense FFN (w1, w2, w3), so a dense checkpoint loads into it
 // (continued pre-training, the paper's setting) leaving only the gate new.
 #pragma once
+#include "lmlab/model/deferred_stats.h"
 #include "lmlab/model/ffn.h"
 
 namespace lmlab::model::moe {
@@ -26,7 +27,7 @@ class DsMoeImpl : public FfnBlockImpl {
 
   torch::Tensor forward(const torch::Tensor& x, const FfnContext& ctx) override;
   torch::Tensor aux_loss() const override { return aux_; }
-  nlohmann::json stats() const override { return stats_; }
+  nlohmann::json stats() const override { return stats_.json(); }
   // Training computes all n experts, so every parameter is active per token (the inference
   // saving is stats()["active_share"]).
   int64_t active_params() const override;
@@ -43,7 +44,7 @@ class DsMoeImpl : public FfnBlockImpl {
  private:
   torch::Tensor expert(int64_t i, const torch::Tensor& x) const;
   torch::Tensor aux_;
-  nlohmann::json stats_ = nlohmann::json::object();
+  DeferredStats stats_;
 };
 
 }  // namespace lmlab::model::moe

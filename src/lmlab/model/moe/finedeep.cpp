@@ -26,8 +26,7 @@ torch::Tensor FinedeepImpl::forward(const torch::Tensor& x, const FfnContext& ct
 torch::Tensor FinedeepImpl::forward_stream(const torch::Tensor& h, const torch::Tensor& u1, const FfnContext&) {
   auto x = h.reshape({-1, opt.d_model});  // (N, C) residual stream inside the block
   auto delta = torch::zeros_like(x);
-  double near_zero = 0.0;
-  std::vector<double> mean_score;
+  std::vector<torch::Tensor> near_zero, mean_score;  // per sub-layer, 0-d
   for (int64_t m = 0; m < opt.m; ++m) {
     auto u = m == 0 ? u1.reshape({-1, opt.d_model}) : rms_norm(x, norms[m - 1]);
     auto acts = banks[m]->all_hidden(u);                 // (K, N, w)
@@ -38,10 +37,13 @@ torch::Tensor FinedeepImpl::forward_stream(const torch::Tensor& h, const torch::
     auto y = (e * r.unsqueeze(-1)).sum(0);               // (N, C)
     x = x + y;
     delta = delta + y;
-    near_zero += near_zero_share(acts, opt.near_zero_eps).item<double>() / static_cast<double>(opt.m);
-    mean_score.push_back(r.detach().mean().item<double>());
+    near_zero.push_back(near_zero_share(acts, opt.near_zero_eps).to(torch::kDouble));
+    mean_score.push_back(r.detach().mean().to(torch::kDouble));
   }
-  stats_ = {{"near_zero_share", near_zero}, {"mean_router_score", mean_score}, {"tokens", x.size(0)}};
+  stats_.clear();
+  stats_.set("near_zero_share", torch::stack(near_zero).mean());
+  stats_.set("mean_router_score", torch::stack(mean_score));
+  stats_.set("tokens", x.size(0));
   return delta.view(u1.sizes());
 }
 

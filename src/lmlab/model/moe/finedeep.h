@@ -14,6 +14,7 @@
 // stats()["near_zero_share"]: share of expert activations silu(u W1) * (u W3) with |a| < eps,
 // the paper's motivation metric; the dense FFN reports the same in eval mode (ffn_dense.h).
 #pragma once
+#include "lmlab/model/deferred_stats.h"
 #include "lmlab/model/ffn.h"
 #include "lmlab/model/moe/moe_common.h"
 
@@ -31,7 +32,7 @@ class FinedeepImpl : public FfnBlockImpl {
 
   torch::Tensor forward(const torch::Tensor& x, const FfnContext& ctx) override;
   torch::Tensor forward_stream(const torch::Tensor& h, const torch::Tensor& u1, const FfnContext& ctx);
-  nlohmann::json stats() const override { return stats_; }
+  nlohmann::json stats() const override { return stats_.json(); }
   int64_t active_params() const override;
   double flops_per_token() const override { return 2.0 * static_cast<double>(active_params()); }
 
@@ -41,7 +42,7 @@ class FinedeepImpl : public FfnBlockImpl {
   std::vector<torch::Tensor> norms;       // M-1 x (C)
 
  private:
-  nlohmann::json stats_ = nlohmann::json::object();
+  DeferredStats stats_;
 };
 
 }  // namespace lmlab::model::moe

@@ -47,16 +47,18 @@ Routing RoutedMoeImpl::route(const torch::Tensor& u, const FfnContext&) {
 torch::Tensor RoutedMoeImpl::forward(const torch::Tensor& x, const FfnContext& ctx) {
   auto u = x.reshape({-1, opt.d_model});  // (N, C)
   Routing r = route(u, ctx);
-  stats_ = routing_stats(r, opt.n_experts);
+  stats_.clear();
+  record_routing_stats(r, opt.n_experts, stats_);
   aux_ = torch::Tensor();
   if (opt.balance_coef > 0 && r.probs.defined()) {
     aux_ = opt.balance_coef * balance_loss(r, opt.n_experts);
-    stats_["aux_loss"] = aux_.item<double>();
+    stats_.set("aux_loss", aux_);
   }
-  int64_t dropped = 0;
   if (opt.capacity_factor > 0)
-    dropped = apply_capacity(r, opt.n_experts, expert_capacity(opt.capacity_factor, u.size(0), r.experts.size(1), opt.n_experts));
-  stats_["dropped"] = dropped;
+    stats_.set("dropped", apply_capacity(r, opt.n_experts,
+                                         expert_capacity(opt.capacity_factor, u.size(0), r.experts.size(1), opt.n_experts)));
+  else
+    stats_.set("dropped", 0);
 
   auto y = dispatch_combine(u, r.experts, r.weights, opt.n_experts,
                             [this](int64_t e, const torch::Tensor& xe) { return experts->expert(e, xe); });

@@ -32,7 +32,7 @@ class RoutedMoeImpl : public FfnBlockImpl {
 
   torch::Tensor forward(const torch::Tensor& x, const FfnContext& ctx) override;
   torch::Tensor aux_loss() const override { return aux_; }
-  nlohmann::json stats() const override { return stats_; }
+  nlohmann::json stats() const override { return stats_.json(); }
   int64_t active_params() const override;
   double flops_per_token() const override { return 2.0 * static_cast<double>(active_params()); }
 
@@ -54,7 +54,7 @@ class RoutedMoeImpl : public FfnBlockImpl {
   bool eval_top1_disabled() const { return opt.disable_top1 && !is_training(); }
 
   torch::Tensor aux_;
-  nlohmann::json stats_ = nlohmann::json::object();
+  DeferredStats stats_;
 };
 
 }  // namespace lmlab::model::moe

@@ -1,8 +1,8 @@
 // Top-k / top-p routing, the balance loss, capacity dropping and routing statistics.
 #include "lmlab/model/moe/router.h"
 
+#include <algorithm>
 #include <cmath>
-#include <vector>
 
 namespace lmlab::model::moe {
 
@@ -12,10 +12,13 @@ torch::Tensor without_top1(const torch::Tensor& probs) {
   return probs.scatter(1, probs.argmax(1, /*keepdim=*/true), 0.0);
 }
 
+// Assignments per expert, unused slots (-1) not counted. A scatter-add into E + 1 bins (bin 0
+// takes the unused slots) has a fixed output size, so unlike masked_select or bincount it never
+// waits for the device to learn one.
 torch::Tensor expert_counts(const torch::Tensor& experts, int64_t n_experts) {
-  auto flat = experts.reshape(-1);
-  auto valid = flat.masked_select(flat.ge(0));
-  return torch::bincount(valid, {}, n_experts).to(torch::kFloat);  // (E)
+  auto flat = experts.reshape(-1) + 1;  // (k*N), 0 = unused
+  auto bins = torch::zeros({n_experts + 1}, flat.options()).scatter_add_(0, flat, torch::ones_like(flat));
+  return bins.narrow(0, 1, n_experts).to(torch::kFloat);  // (E)
 }
 }  // namespace
 
@@ -51,7 +54,7 @@ int64_t expert_capacity(double factor, int64_t tokens, int64_t k, int64_t n_expe
   return static_cast<int64_t>(std::ceil(factor * static_cast<double>(tokens * k) / static_cast<double>(n_experts)));
 }
 
-int64_t apply_capacity(Routing& r, int64_t n_experts, int64_t capacity) {
+torch::Tensor apply_capacity(Routing& r, int64_t n_experts, int64_t capacity) {
   // Position of each assignment in its expert's queue, slot-major (all first choices first).
   auto order = r.experts.t().reshape(-1);  // (k*N)
   auto valid = order.ge(0);
@@ -62,22 +65,20 @@ int64_t apply_capacity(Routing& r, int64_t n_experts, int64_t capacity) {
   drop = drop.view({r.experts.size(1), r.experts.size(0)}).t();  // (N, k)
   r.experts = r.experts.masked_fill(drop, -1);
   r.weights = r.weights.masked_fill(drop, 0.0);
-  return drop.sum().item<int64_t>();
+  return drop.sum();
 }
 
-nlohmann::json routing_stats(const Routing& r, int64_t n_experts) {
-  auto counts = expert_counts(r.experts.detach(), n_experts).cpu();
-  double total = counts.sum().item<double>();
-  std::vector<double> load(n_experts);
-  for (int64_t e = 0; e < n_experts; ++e) load[e] = total > 0 ? counts[e].item<double>() / total : 0.0;
-  int64_t tokens = r.experts.size(0);
-  nlohmann::json j = {{"load", load}, {"tokens", tokens},
-                      {"experts_per_token", tokens > 0 ? total / static_cast<double>(tokens) : 0.0}};
+void record_routing_stats(const Routing& r, int64_t n_experts, DeferredStats& out) {
+  auto counts = expert_counts(r.experts.detach(), n_experts).to(torch::kDouble);  // (E)
+  auto total = counts.sum();
+  const int64_t tokens = r.experts.size(0);
+  out.set("load", counts / total.clamp_min(1.0));  // all zeros when nothing was routed
+  out.set("tokens", tokens);
+  out.set("experts_per_token", total / static_cast<double>(std::max<int64_t>(tokens, 1)));
   if (r.probs.defined()) {
     auto p = r.probs.detach().to(torch::kDouble);
-    j["entropy"] = (-(p * p.clamp_min(1e-30).log()).sum(1)).mean().item<double>();
+    out.set("entropy", (-(p * p.clamp_min(1e-30).log()).sum(1)).mean());
   }
-  return j;
 }
 
 }  // namespace lmlab::model::moe

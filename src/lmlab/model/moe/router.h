@@ -9,7 +9,7 @@
 #pragma once
 #include <torch/torch.h>
 
-#include <nlohmann/json.hpp>
+#include "lmlab/model/deferred_stats.h"
 
 namespace lmlab::model::moe {
 
@@ -29,11 +29,11 @@ torch::Tensor balance_loss(const Routing& r, int64_t n_experts);
 
 // ceil(factor * tokens * k / n_experts).
 int64_t expert_capacity(double factor, int64_t tokens, int64_t k, int64_t n_experts);
-// Drops assignments beyond `capacity` per expert in place; returns how many were dropped.
-int64_t apply_capacity(Routing& r, int64_t n_experts, int64_t capacity);
+// Drops assignments beyond `capacity` per expert in place; returns how many were dropped (0-d).
+torch::Tensor apply_capacity(Routing& r, int64_t n_experts, int64_t capacity);
 
-// {"load": [share of assignments per expert], "entropy": mean router entropy (nats),
-//  "experts_per_token": mean routed experts per token, "tokens": N}
-nlohmann::json routing_stats(const Routing& r, int64_t n_experts);
+// Into `out`: "load" [share of assignments per expert], "entropy" mean router entropy (nats),
+// "experts_per_token" mean routed experts per token, "tokens" N.
+void record_routing_stats(const Routing& r, int64_t n_experts, DeferredStats& out);
 
 }  // namespace lmlab::model::moe
