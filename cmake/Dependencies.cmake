@@ -10,6 +10,11 @@ endif()
 
 find_package(Torch REQUIRED)
 message(STATUS "lmlab: libtorch ${Torch_VERSION}")
+# PyTorch 2.14's headers refuse C++17 ("C++20 or later compatible compiler is required");
+# 1.13 up to 2.13 accept it. Targets are created after this file, so they all get the standard.
+if(Torch_VERSION VERSION_GREATER_EQUAL 2.14)
+  set(CMAKE_CXX_STANDARD 20)
+endif()
 set(LMLAB_WITH_CUDA OFF)
 if(TORCH_CUDA_LIBRARIES)
   set(LMLAB_WITH_CUDA ON)

@@ -1,6 +1,8 @@
 // The `lmlab` executable's contract: exit codes, one-line errors, --help and --version.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "testing.h"
 
 using lmlab::test::run_lmlab;

@@ -67,8 +67,11 @@ std::vector<uint32_t> naive_encode(const tk::Model& m, const tk::PreTokenizer& p
   return out;
 }
 
-const tk::Tokenizer& trained(const std::string& algo) {
+// `algo` by pointer: a `const std::string&` parameter bound to a temporary makes GCC 14 warn
+// that the returned reference may dangle (-Wdangling-reference), though it points into the cache.
+const tk::Tokenizer& trained(const char* algo_name) {
   static std::map<std::string, tk::Tokenizer> cache;
+  const std::string algo = algo_name;
   auto it = cache.find(algo);
   if (it == cache.end()) {
     tk::TrainOptions o;

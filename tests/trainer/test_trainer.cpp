@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/version.h>
 
 #include "lmlab/data/shards.h"
 #include "lmlab/model/safetensors.h"
@@ -241,6 +242,9 @@ TEST(Trainer, TwoRanksJoinTorchrunsAgentStore) {
   opts.port = static_cast<uint16_t>(port);
   opts.isServer = true;
   opts.waitWorkers = false;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  opts.useLibUV = false;  // libuv is the 2.4+ default, and builds without it (Debian's) refuse it
+#endif
   auto agent = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", opts);
   std::string env = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) +
                     " WORLD_SIZE=2 TORCHELASTIC_USE_AGENT_STORE=True TORCHELASTIC_RESTART_COUNT=0 ";

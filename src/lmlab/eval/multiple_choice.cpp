@@ -2,6 +2,7 @@
 #include "lmlab/eval/multiple_choice.h"
 
 #include <cmath>
+#include <stdexcept>
 
 
 namespace lmlab::eval {

@@ -8,6 +8,8 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include <torch/version.h>
+
 #include <cstdlib>
 
 #include "lmlab/common/error.h"
@@ -23,6 +25,21 @@ int64_t env_int(const char* name, int64_t fallback) {
   long long x = std::strtoll(v, &end, 10);
   if (*end != '\0' || x < 0) throw UserError(std::string("environment variable ") + name + "='" + v + "' is not a non-negative integer");
   return x;
+}
+
+// PyTorch 2.4+ serves the store with libuv by default, which a build without libuv (Debian's
+// 2.6) refuses ("use_libuv was requested but PyTorch was build without libuv support"): such a
+// build gets the classic server.
+c10::intrusive_ptr<c10d::TCPStore> open_store(const std::string& addr, c10d::TCPStoreOptions opts) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  try {
+    return c10::make_intrusive<c10d::TCPStore>(addr, opts);
+  } catch (const std::exception& e) {
+    if (!opts.useLibUV || std::string(e.what()).find("libuv") == std::string::npos) throw;
+    opts.useLibUV = false;
+  }
+#endif
+  return c10::make_intrusive<c10d::TCPStore>(addr, opts);
 }
 
 }  // namespace
@@ -65,7 +82,7 @@ Distributed::Distributed(const RankInfo& info, const torch::Device& device, doub
   opts.waitWorkers = !info.agent_store;  // the agent's store does not count our ranks
   opts.timeout = timeout;
   try {
-    group_->store = c10::make_intrusive<c10d::TCPStore>(info.master_addr, opts);
+    group_->store = open_store(info.master_addr, opts);
   } catch (const std::exception& e) {
     throw std::runtime_error("data-parallel rank " + std::to_string(info.rank) + ": rendezvous at " +
                              info.master_addr + ":" + std::to_string(info.master_port) + " failed: " + e.what());
