@@ -32,7 +32,6 @@ w = sys.argv[1]
 steps = [json.loads(l) for l in open(f"{w}/run/metrics.jsonl") if '"tokens_per_s"' in l]
 timed = [s for s in steps if s["step"] > 10]
 print(f"{'implementation':<34}{'tokens/s':>10}{'params':>12}")
-params = next(json.loads(l)["params"] for l in open(f"{w}/ref.jsonl"))
 print(f"{'lmlab train (libtorch)':<34}{sum(s['tokens_per_s'] for s in timed) / len(timed):>10,.0f}{'':>12}")
 for l in open(f"{w}/ref.jsonl"):
     r = json.loads(l)

@@ -110,10 +110,10 @@ void run_eval(const EvalOptions& o) {
                                                                                                      : torch::kCPU;
   std::string samples;
   std::vector<eval::CheckpointResults> runs;
+  // Every task but "val" (already token ids) needs the checkpoint's tokenizer.
+  const bool text_tasks = std::any_of(tasks.begin(), tasks.end(), [](const std::string& t) { return t != "val"; });
   for (const std::string& dir : checkpoints) {
     train::InferenceModel m = train::load_for_inference(dir, device, o.overrides);
-    // Every task but "val" (already token ids) needs the checkpoint's tokenizer.
-    const bool text_tasks = std::any_of(tasks.begin(), tasks.end(), [](const std::string& t) { return t != "val"; });
     std::optional<tokenizer::Tokenizer> tok;
     uint32_t eot = 0;
     if (text_tasks) {

@@ -89,6 +89,15 @@ std::vector<json> step_lines(const std::string& run_dir) {
   return out;
 }
 
+// Ranks 0 and 1 of `lmlab <args>` side by side with `env` (address, port, world size, ...);
+// exit status 0 only when both succeed; rank 1's stderr is appended to the result's err.
+lmlab::test::RunResult run_two_ranks(const Fixture& f, const std::string& env, const std::string& args) {
+  auto r = run_shell(env + "RANK=1 " + exe() + args + " 2>" + f.dir.file("rank1.err") + " & " + env + "RANK=0 " +
+                     exe() + args + "; s=$?; wait $! || s=1; exit $s");
+  r.err += lmlab::test::read_text(f.dir.file("rank1.err"));
+  return r;
+}
+
 }  // namespace
 
 TEST(Trainer, TinyModelLearnsAndWritesTheRunDirectory) {
@@ -220,9 +229,8 @@ TEST(Trainer, TwoGlooRanksMatchOneRankWithTheSameGlobalBatch) {
   int port = 20000 + static_cast<int>(::getpid() % 20000);
   std::string env = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " WORLD_SIZE=2 ";
   std::string args = f.train_args("two", "--set train.steps=6 --set train.batch_size=2");
-  auto two = run_shell(env + "RANK=1 " + exe() + args + " 2>" + f.dir.file("rank1.err") + " & " + env + "RANK=0 " +
-                       exe() + args + "; s=$?; wait $! || s=1; exit $s");
-  ASSERT_EQ(two.exit_code, 0) << two.err << lmlab::test::read_text(f.dir.file("rank1.err"));
+  auto two = run_two_ranks(f, env, args);
+  ASSERT_EQ(two.exit_code, 0) << two.err;
   auto a = step_lines(f.dir.file("one")), b = step_lines(f.dir.file("two"));
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
@@ -249,9 +257,8 @@ TEST(Trainer, TwoRanksJoinTorchrunsAgentStore) {
   std::string env = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) +
                     " WORLD_SIZE=2 TORCHELASTIC_USE_AGENT_STORE=True TORCHELASTIC_RESTART_COUNT=0 ";
   std::string args = f.train_args("two", "--set train.steps=3 --set train.batch_size=2");
-  auto two = run_shell(env + "RANK=1 " + exe() + args + " 2>" + f.dir.file("rank1.err") + " & " + env + "RANK=0 " +
-                       exe() + args + "; s=$?; wait $! || s=1; exit $s");
-  ASSERT_EQ(two.exit_code, 0) << two.err << lmlab::test::read_text(f.dir.file("rank1.err"));
+  auto two = run_two_ranks(f, env, args);
+  ASSERT_EQ(two.exit_code, 0) << two.err;
   auto a = step_lines(f.dir.file("one")), b = step_lines(f.dir.file("two"));
   ASSERT_EQ(a.size(), 3u);
   ASSERT_EQ(b.size(), 3u);

@@ -27,13 +27,9 @@ DenseFfnImpl::DenseFfnImpl(const ModelConfig& cfg, int64_t hidden)
 
 torch::Tensor DenseFfnImpl::forward(const torch::Tensor& x, const FfnContext&) {
   torch::Tensor h = swiglu_ ? torch::silu(w1(x)) * w3(x) : torch::gelu(w1(x), "tanh");  // (B, T, hidden)
-  near_zero_ = is_training() ? torch::Tensor() : near_zero_share(h, near_zero_eps_);
+  stats_.clear();
+  if (!is_training()) stats_.set("near_zero_share", near_zero_share(h, near_zero_eps_));
   return w2(h);
-}
-
-nlohmann::json DenseFfnImpl::stats() const {
-  if (!near_zero_.defined()) return nlohmann::json::object();
-  return {{"near_zero_share", near_zero_.item<double>()}};
 }
 
 double DenseFfnImpl::flops_per_token() const {

@@ -8,6 +8,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include "lmlab/model/deferred_stats.h"
 #include "lmlab/model/ffn.h"
 
 namespace lmlab::model {
@@ -21,14 +22,14 @@ class DenseFfnImpl : public FfnBlockImpl {
   double flops_per_token() const override;
   // In eval mode: near_zero_share of the hidden activations of the last forward (compared with
   // Finedeep's, docs/moe.md); empty after a training forward, which skips the measurement.
-  nlohmann::json stats() const override;
+  nlohmann::json stats() const override { return stats_.json(); }
 
   torch::nn::Linear w1{nullptr}, w2{nullptr}, w3{nullptr};  // w3 undefined for the GELU MLP
 
  private:
   bool swiglu_;
   double near_zero_eps_;
-  torch::Tensor near_zero_;  // 0-d, read only when stats() is asked for
+  DeferredStats stats_;
 };
 
 }  // namespace lmlab::model

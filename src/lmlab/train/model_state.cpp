@@ -18,53 +18,44 @@ model::NamedTensors model_state(const torch::nn::Module& module) {
 
 namespace {
 
-std::vector<std::pair<std::string, torch::Tensor>> named_state(torch::nn::Module& module) {
+// Copies every tensor of `state` the module has by name (shapes must match). A module name
+// missing from `state` is an error when `strict`, else it keeps its initial value.
+PartialLoad copy_by_name(torch::nn::Module& module, const model::NamedTensors& state, const std::string& file,
+                         bool strict) {
+  std::map<std::string, torch::Tensor> by_name(state.begin(), state.end());
   std::vector<std::pair<std::string, torch::Tensor>> targets;
   for (const auto& item : module.named_parameters()) targets.emplace_back(item.key(), item.value());
   for (const auto& item : module.named_buffers()) targets.emplace_back(item.key(), item.value());
-  return targets;
-}
-
-void check_shape(const std::string& file, const std::string& key, const torch::Tensor& have, const torch::Tensor& need) {
-  if (have.sizes() != need.sizes())
-    throw_user_error(file, "tensor '" + key + "' has shape " + c10::str(have.sizes()) + ", the model needs " +
-                               c10::str(need.sizes()));
+  torch::NoGradGuard no_grad;
+  PartialLoad r;
+  for (auto& [key, value] : targets) {
+    auto it = by_name.find(key);
+    if (it == by_name.end()) {
+      if (strict) throw_user_error(file, "has no tensor '" + key + "' (written by a different model config?)");
+      r.kept_init.push_back(key);
+      continue;
+    }
+    if (it->second.sizes() != value.sizes())
+      throw_user_error(file, "tensor '" + key + "' has shape " + c10::str(it->second.sizes()) + ", the model needs " +
+                                 c10::str(value.sizes()));
+    value.copy_(it->second);
+    r.copied.push_back(key);
+    by_name.erase(it);
+  }
+  for (const auto& [key, value] : by_name) r.unused.push_back(key);  // in name order
+  return r;
 }
 
 }  // namespace
 
 void load_model_state(torch::nn::Module& module, const model::NamedTensors& state, const std::string& file) {
-  std::map<std::string, torch::Tensor> by_name(state.begin(), state.end());
-  torch::NoGradGuard no_grad;
-  for (auto& [key, value] : named_state(module)) {
-    auto it = by_name.find(key);
-    if (it == by_name.end()) throw_user_error(file, "has no tensor '" + key + "' (written by a different model config?)");
-    check_shape(file, key, it->second, value);
-    value.copy_(it->second);
-    by_name.erase(it);
-  }
-  if (!by_name.empty()) throw_user_error(file, "has tensor '" + by_name.begin()->first + "' that the model does not");
+  PartialLoad r = copy_by_name(module, state, file, /*strict=*/true);
+  if (!r.unused.empty()) throw_user_error(file, "has tensor '" + r.unused.front() + "' that the model does not");
 }
-
-
 
 PartialLoad load_model_state_partial(torch::nn::Module& module, const model::NamedTensors& state,
                                      const std::string& file) {
-  std::map<std::string, torch::Tensor> by_name(state.begin(), state.end());
-  torch::NoGradGuard no_grad;
-  PartialLoad r;
-  for (auto& [key, value] : named_state(module)) {
-    auto it = by_name.find(key);
-    if (it == by_name.end()) {
-      r.kept_init.push_back(key);
-      continue;
-    }
-    check_shape(file, key, it->second, value);
-    value.copy_(it->second);
-    r.copied.push_back(key);
-    by_name.erase(it);
-  }
-  for (const auto& [key, value] : by_name) r.unused.push_back(key);
+  PartialLoad r = copy_by_name(module, state, file, /*strict=*/false);
   if (r.copied.empty()) throw_user_error(file, "shares no tensor name with the model, so nothing can be initialised from it");
   return r;
 }
