@@ -47,11 +47,12 @@ struct RunResult {
 };
 
 // Runs `lmlab <args>` (args are passed to /bin/sh, so quote as needed) and captures both streams.
-inline RunResult run_lmlab(const std::string& args, const std::string& stdin_text = "") {
+// `env` is prepended to the command line ("OMP_NUM_THREADS=1 ").
+inline RunResult run_lmlab(const std::string& args, const std::string& stdin_text = "", const std::string& env = "") {
   TempDir tmp;
   std::string in = tmp.file("stdin"), out = tmp.file("stdout"), err = tmp.file("stderr");
   write_text(in, stdin_text);
-  std::string cmd = std::string("LMLAB_PROGRESS=plain '") + LMLAB_EXE + "' " + args + " <" + in +
+  std::string cmd = env + "LMLAB_PROGRESS=plain '" + LMLAB_EXE + "' " + args + " <" + in +
                     " >" + out + " 2>" + err;
   int status = std::system(cmd.c_str());
   RunResult r;

@@ -1,0 +1,84 @@
+// The `lm` task reproduces, bit for bit, the loss sequence and validation losses that
+// `lmlab train` produced before the training engine existed (golden/*.json, recorded at commit
+// c641376 with the old hard-wired loop). Two runs pin what moved out of the loop: a LLaMA model
+// with dropout and gradient accumulation (RNG order, accumulation arithmetic), and a GPT-2 model
+// with MaskMoE (the token-frequency hand-off, the auxiliary loss, routing statistics).
+// One thread, so the arithmetic order is fixed. LMLAB_WRITE_GOLDEN=1 re-records the files.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <sstream>
+
+#include "lmlab/data/shards.h"
+#include "testing.h"
+
+using lmlab::test::TempDir;
+using nlohmann::json;
+
+namespace {
+
+std::vector<uint32_t> synthetic(size_t n, unsigned seed) {  // as test_trainer.cpp
+  std::mt19937 rng(seed);
+  std::vector<uint32_t> ids;
+  while (ids.size() < n) {
+    uint32_t a = rng() % 60;
+    for (uint32_t t : {a, (a + 1) % 60, (a + 2) % 60, (7 * a) % 60, 63u}) ids.push_back(t);
+  }
+  ids.resize(n);
+  return ids;
+}
+
+// The fields of metrics.jsonl and position_loss.jsonl that do not depend on timing.
+json run_record(const std::string& run_dir) {
+  json out = {{"steps", json::array()}, {"evals", json::array()}};
+  auto lines = [](const std::string& path) {
+    std::vector<json> v;
+    std::istringstream in(lmlab::test::read_text(path));
+    std::string line;
+    while (std::getline(in, line))
+      if (!line.empty()) v.push_back(json::parse(line));
+    return v;
+  };
+  for (json j : lines(run_dir + "/metrics.jsonl")) {
+    j.erase("tokens_per_s");
+    j.erase("mfu");
+    (j.contains("loss") ? out["steps"] : out["evals"]).push_back(j);
+  }
+  out["position_loss"] = lines(run_dir + "/position_loss.jsonl");
+  return out;
+}
+
+void check_golden(const std::string& name, const std::string& model_keys) {
+  TempDir dir;
+  lmlab::data::write_token_shard(dir.file("train.bin"), synthetic(20000, 1), 2);
+  lmlab::data::write_token_shard(dir.file("val.bin"), synthetic(2000, 2), 2);
+  lmlab::test::write_text(dir.file("meta.json"), R"({"vocab_size": 64, "eot_id": 63,
+    "train": {"file": "train.bin"}, "val": {"file": "val.bin"}})");
+  lmlab::test::write_text(dir.file("g.toml"), "[run]\nseed = 5\nout_dir = \"" + dir.file("run") + "\"\n[data]\ndir = \"" +
+                                                   dir.path() + "\"\nseq_len = 16\n[model]\n" + model_keys +
+                                                   "[train]\nsteps = 10\nlr = 1e-2\nwarmup_steps = 3\nbatch_size = 4\n"
+                                                   "grad_accum = 2\nlog_every = 1\ncheckpoint_every = 0\n"
+                                                   "[eval]\nevery = 5\nwindows = 8\n");
+  auto r = lmlab::test::run_lmlab("train --config " + dir.file("g.toml"), "", "OMP_NUM_THREADS=1 ");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json got = run_record(dir.file("run"));
+  const std::string path = std::string(LMLAB_SOURCE_DIR) + "/tests/trainer/golden/" + name + ".json";
+  if (std::getenv("LMLAB_WRITE_GOLDEN")) lmlab::test::write_text(path, got.dump(1) + "\n");
+  json want = json::parse(lmlab::test::read_text(path));
+  ASSERT_EQ(got["steps"].size(), want["steps"].size());
+  for (size_t i = 0; i < want["steps"].size(); ++i) EXPECT_EQ(got["steps"][i], want["steps"][i]) << "step line " << i;
+  EXPECT_EQ(got["evals"], want["evals"]);
+  EXPECT_EQ(got["position_loss"], want["position_loss"]);
+}
+
+}  // namespace
+
+TEST(GoldenLm, LlamaWithDropoutAndAccumulationIsUnchanged) {
+  check_golden("llama_dropout_accum", "n_layer = 2\nn_head = 2\nn_kv_head = 1\nd_model = 32\nmax_seq_len = 16\ndropout = 0.1\n");
+}
+
+TEST(GoldenLm, Gpt2MaskMoeIsUnchanged) {
+  check_golden("gpt2_mask_moe",
+               "arch = \"gpt2\"\nn_layer = 2\nn_head = 2\nd_model = 32\nmax_seq_len = 16\nbias = true\n"
+               "[model.ffn]\ntype = \"mask_moe\"\nn_experts = 4\nmask_visible = 2\n");
+}
