@@ -212,6 +212,19 @@ TEST(Losses, BadTypeOrGammaIsAUserError) {
   auto b = make_batch(3, 5, {});
   EXPECT_THROW(lm_loss(config("mle", 1.0), b.logits, b.targets), UserError);
   EXPECT_THROW(lm_loss(config("mile", -1.0), b.logits, b.targets), UserError);
+  try {
+    lm_loss(config("focl", 1.0), b.logits, b.targets);
+    FAIL() << "no error for an unknown type";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("did you mean 'focal'"), std::string::npos) << e.what();
+  }
+}
+
+// Every name the config offers is a loss lm_loss computes (the list is the dispatch's own).
+TEST(Losses, EveryListedTypeIsComputed) {
+  auto b = make_batch(3, 5, {});
+  for (const std::string& type : loss_type_names())
+    EXPECT_TRUE(std::isfinite(lm_loss(config(type, 1.0), b.logits, b.targets).item<double>())) << type;
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 // non-ignored positions only. The two agree when nothing is ignored and gamma = 0.
 #include "lmlab/train/losses.h"
 
+#include <algorithm>
+
 #include "lmlab/common/error.h"
 
 namespace lmlab::train {
@@ -55,8 +57,9 @@ torch::Tensor lm_loss(const LossConfig& cfg, const torch::Tensor& logits, const 
   if (cfg.type == "ce") {
     return F::cross_entropy(logits, targets, F::CrossEntropyFuncOptions().ignore_index(kIgnoreIndex));
   }
-  if (cfg.type != "mile" && cfg.type != "focal") {
-    throw UserError("[train.loss] unknown type '" + cfg.type + "'" + did_you_mean(cfg.type, {"ce", "mile", "focal"}));
+  const std::vector<std::string>& types = loss_type_names();
+  if (std::find(types.begin(), types.end(), cfg.type) == types.end()) {
+    throw UserError("[train.loss] unknown type '" + cfg.type + "'" + did_you_mean(cfg.type, types));
   }
   // (N), 0 at ignored positions; the only tensor that carries gradient back to the logits.
   auto ce = F::cross_entropy(
