@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
+#include "lmlab/common/plot.h"
 #include "lmlab/config/config.h"
 #include "lmlab/data/prepare.h"
 #include "lmlab/eval/generate.h"
@@ -65,19 +66,16 @@ std::string plot_losses(const std::string& run_dir) {
     if (j.contains("val_loss")) val_rows += std::to_string(j["step"].get<int64_t>()) + " " + j["val_loss"].dump() + "\n";
   }
   make_dirs(run_dir + "/plots");
-  const std::string png = run_dir + "/plots/loss.png", train = run_dir + "/plots/train_loss.dat",
-                    val = run_dir + "/plots/val_loss.dat", script = run_dir + "/plots/loss.gp";
-  write_file_atomic(train, train_rows);
-  write_file_atomic(val, val_rows.empty() ? "0 0\n" : val_rows);
-  write_file_atomic(script, "set terminal pngcairo size 900,500\nset output '" + png +
-                                "'\nset xlabel 'step'\nset ylabel 'loss (nats/token)'\nset grid\n"
-                                "plot '" + train + "' with lines title 'train', '" + val +
-                                "' with linespoints title 'validation'\n");
-  if (std::system(("gnuplot '" + script + "' 2>/dev/null").c_str()) != 0) {
-    std::cerr << "warning: gnuplot failed or is missing; no plot (data in " << run_dir << "/plots/)\n";
-    return "";
-  }
-  return png;
+  const std::string png = run_dir + "/plots/loss.png";
+  if (val_rows.empty()) val_rows = "0 0\n";
+  // The rows also stay beside the plot, for replotting without the run.
+  write_file_atomic(run_dir + "/plots/train_loss.dat", train_rows);
+  write_file_atomic(run_dir + "/plots/val_loss.dat", val_rows);
+  Plot plot;
+  plot.data = {{"train", train_rows}, {"val", val_rows}};
+  plot.commands = "set xlabel 'step'\nset ylabel 'loss (nats/token)'\nset grid\n"
+                  "plot $train with lines title 'train', $val with linespoints title 'validation'\n";
+  return render_png_or_warn(plot, png) ? png : "";
 }
 
 void run_quickstart(const QuickstartOptions& o) {

@@ -3,15 +3,9 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iostream>
 #include <sstream>
 
-#include <unistd.h>
-
-#include "lmlab/common/files.h"
+#include "lmlab/common/plot.h"
 
 namespace lmlab::analysis {
 
@@ -35,19 +29,6 @@ json curve_json(const CurveFit& fit) {
 }
 
 json score_json(const Score& s) { return {{"mape_percent", number_or_null(s.mape)}, {"r2", number_or_null(s.r2)}}; }
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-// A gnuplot single-quoted string: a quote inside is doubled.
-std::string gp_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
-}
 
 }  // namespace
 
@@ -120,47 +101,32 @@ json scaling_json(const ScalingResult& r) {
 }
 
 bool write_scaling_plot(const ScalingResult& r, const std::vector<EvalPoint>& evals, const std::string& png) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::path dir = fs::temp_directory_path() / ("lmlab-scaling-" + std::to_string(::getpid()));
-  fs::create_directories(dir, ec);
-  const std::string observed = (dir / "observed.dat").string(), actual = (dir / "actual.dat").string();
-  const std::string curves = (dir / "curves.dat").string(), script = (dir / "plot.gp").string();
-  const std::string tmp_png = png + ".tmp.png";
-  {
-    std::ofstream obs(observed), act(actual), cur(curves);
-    for (const auto& e : evals) {
-      if (e.step == 0) continue;
-      (e.step <= r.options.observe_until ? obs : act) << e.step << " " << e.loss << "\n";
-    }
-    // Smooth predicted curves from the first observed step to predict_to.
-    const double first = static_cast<double>(r.observed.front().step), end = static_cast<double>(r.options.predict_to);
-    for (int k = 0; k <= 200; ++k) {
-      double step = first + (end - first) * k / 200.0, t = step / r.time_scale;
-      cur << step << " " << predict_mean_loss(r, step) << " " << r.power_law(t) << " " << r.exponential(t) << "\n";
-    }
-    std::ofstream gp(script);
-    gp << "set terminal pngcairo size 1000,650\nset output " << gp_quote(tmp_png) << "\nset xlabel 'step'\nset ylabel 'validation loss (mean over positions)'\nset key top right\n"
-       << "set arrow from " << r.options.observe_until << ", graph 0 to " << r.options.observe_until
-       << ", graph 1 nohead dashtype 2\n"
-       << "plot " << gp_quote(observed) << " using 1:2 with points pt 7 lc rgb 'black' title 'observed', \\\n"
-       << "     " << gp_quote(actual) << " using 1:2 with points pt 6 lc rgb 'gray40' title 'actual (not used)', \\\n"
-       << "     " << gp_quote(curves) << " using 1:2 with lines lw 2 lc rgb 'red' title 'temporal scaling law', \\\n"
-       << "     " << gp_quote(curves) << " using 1:3 with lines dashtype 2 lc rgb 'blue' title 'power law', \\\n"
-       << "     " << gp_quote(curves) << " using 1:4 with lines dashtype 3 lc rgb 'dark-green' title 'exponential'\n";
+  std::ostringstream obs, act, cur;
+  for (const auto& e : evals) {
+    if (e.step == 0) continue;
+    (e.step <= r.options.observe_until ? obs : act) << e.step << " " << e.loss << "\n";
   }
-  int status = std::system(("gnuplot " + shell_quote(script) + " 2>/dev/null").c_str());
-  bool ok = status == 0 && fs::exists(tmp_png);
-  if (ok) {
-    fs::rename(tmp_png, png, ec);
-    ok = !ec;
+  // Smooth predicted curves from the first observed step to predict_to.
+  const double first = static_cast<double>(r.observed.front().step), end = static_cast<double>(r.options.predict_to);
+  for (int k = 0; k <= 200; ++k) {
+    double step = first + (end - first) * k / 200.0, t = step / r.time_scale;
+    cur << step << " " << predict_mean_loss(r, step) << " " << r.power_law(t) << " " << r.exponential(t) << "\n";
   }
-  if (!ok) {
-    std::cerr << "lmlab: warning: gnuplot missing or failed; no plot written to " << png << "\n";
-    fs::remove(tmp_png, ec);
-  }
-  fs::remove_all(dir, ec);
-  return ok;
+  Plot plot;
+  plot.width = 1000;
+  plot.height = 650;
+  plot.data = {{"observed", obs.str()}, {"actual", act.str()}, {"curves", cur.str()}};
+  std::ostringstream gp;
+  gp << "set xlabel 'step'\nset ylabel 'validation loss (mean over positions)'\nset key top right\n"
+     << "set arrow from " << r.options.observe_until << ", graph 0 to " << r.options.observe_until
+     << ", graph 1 nohead dashtype 2\n"
+     << "plot $observed using 1:2 with points pt 7 lc rgb 'black' title 'observed', \\\n"
+     << "     $actual using 1:2 with points pt 6 lc rgb 'gray40' title 'actual (not used)', \\\n"
+     << "     $curves using 1:2 with lines lw 2 lc rgb 'red' title 'temporal scaling law', \\\n"
+     << "     $curves using 1:3 with lines dashtype 2 lc rgb 'blue' title 'power law', \\\n"
+     << "     $curves using 1:4 with lines dashtype 3 lc rgb 'dark-green' title 'exponential'\n";
+  plot.commands = gp.str();
+  return render_png_or_warn(plot, png);
 }
 
 }  // namespace lmlab::analysis

@@ -1,17 +1,14 @@
 // Results as JSON, a comparison table and a gnuplot bar chart (see report.h).
 #include "lmlab/eval/report.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <set>
 #include <sstream>
 
-#include "lmlab/common/files.h"
+#include "lmlab/common/plot.h"
 
 namespace lmlab::eval {
 
@@ -103,10 +100,6 @@ std::string results_table(const std::vector<CheckpointResults>& runs) {
 }
 
 bool plot_results(const std::vector<CheckpointResults>& runs, const std::string& png_path) {
-  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
-    std::cerr << "lmlab: warning: gnuplot not found; skipping the plot " << png_path << "\n";
-    return false;
-  }
   std::vector<std::string> tasks;  // tasks with an accuracy, in order of appearance
   for (const CheckpointResults& run : runs)
     for (const TaskResult& t : run.tasks)
@@ -131,35 +124,18 @@ bool plot_results(const std::vector<CheckpointResults>& runs, const std::string&
     }
     data << "\"" << task << "\\n(" << metric << ")\"" << values.str() << "\n";
   }
-  const std::string tmp = png_path + ".tmp." + std::to_string(::getpid());
-  const std::string data_path = tmp + ".dat", script_path = tmp + ".gp", png_tmp = tmp + ".png";
   std::vector<std::string> labels = checkpoint_labels(runs);
+  Plot plot;
+  plot.width = static_cast<int>(std::max<size_t>(800, 120 * tasks.size() * runs.size() / 2 + 300));
+  plot.data = {{"acc", data.str()}};
   std::ostringstream gp;
-  gp << "set terminal pngcairo size " << std::max<size_t>(800, 120 * tasks.size() * runs.size() / 2 + 300)
-     << ",500 noenhanced\nset output '" << png_tmp << "'\n"
-     << "set style data histogram\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
+  gp << "set style data histogram\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
      << "set yrange [0:1]\nset ylabel 'accuracy'\nset grid ytics\nset key outside top center horizontal\n"
      << "set title 'lmlab eval'\nplot ";
-  for (size_t i = 0; i < runs.size(); ++i) {
-    std::string label = labels[i];
-    std::replace(label.begin(), label.end(), '\'', '"');
-    gp << (i ? ", " : "") << "'" << data_path << "' using " << i + 2 << (i ? "" : ":xtic(1)") << " title '" << label
-       << "'";
-  }
-  gp << "\n";
-  write_file_atomic(data_path, data.str());
-  write_file_atomic(script_path, gp.str());
-  const int rc = std::system(("gnuplot '" + script_path + "' 2>/dev/null").c_str());
-  std::error_code ec;
-  std::filesystem::remove(data_path, ec);
-  std::filesystem::remove(script_path, ec);
-  if (rc != 0 || !std::filesystem::exists(png_tmp)) {
-    std::filesystem::remove(png_tmp, ec);
-    std::cerr << "lmlab: warning: gnuplot failed; skipping the plot " << png_path << "\n";
-    return false;
-  }
-  std::filesystem::rename(png_tmp, png_path);
-  return true;
+  for (size_t i = 0; i < runs.size(); ++i)
+    gp << (i ? ", " : "") << "$acc using " << i + 2 << (i ? "" : ":xtic(1)") << " title " << gnuplot_quote(labels[i]);
+  plot.commands = gp.str();
+  return render_png_or_warn(plot, png_path);
 }
 
 std::string samples_jsonl(const TaskData& task, const std::vector<Loglikelihood>& lls) {
