@@ -20,6 +20,7 @@
 #include "lmlab/eval/shard_perplexity.h"
 #include "lmlab/tokenizer/tokenizer.h"
 #include "lmlab/train/checkpoint.h"
+#include "lmlab/train/device.h"
 
 namespace lmlab::cli {
 
@@ -106,8 +107,7 @@ void run_eval(const EvalOptions& o) {
     }
   }
 
-  torch::Device device = o.device == "cuda" || (o.device == "auto" && torch::cuda::is_available()) ? torch::kCUDA
-                                                                                                     : torch::kCPU;
+  const torch::Device device = train::pick_device(o.device);
   std::string samples;
   std::vector<eval::CheckpointResults> runs;
   // Every task but "val" (already token ids) needs the checkpoint's tokenizer.
@@ -194,7 +194,7 @@ void add_eval_command(CLI::App& app) {
   sub->add_option("--max-length", o->max_length,
                   "Context length of the scorer (default: min(data.seq_len, model.max_seq_len) of the checkpoint)")
       ->check(CLI::NonNegativeNumber);
-  sub->add_option("--device", o->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  sub->add_option("--device", o->device, "auto, cpu or cuda")->check(CLI::IsMember(train::device_choices()));
   sub->callback([o] { run_eval(*o); });
 }
 

@@ -7,6 +7,7 @@
 #include "lmlab/eval/generate.h"
 #include "lmlab/tokenizer/tokenizer.h"
 #include "lmlab/train/checkpoint.h"
+#include "lmlab/train/device.h"
 
 namespace lmlab::cli {
 
@@ -19,8 +20,7 @@ struct GenerateCliOptions {
 };
 
 void run_generate(const GenerateCliOptions& o) {
-  bool cuda = o.device == "cuda" || (o.device == "auto" && torch::cuda::is_available());
-  torch::Device device = cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  const torch::Device device = train::pick_device(o.device);
   train::InferenceModel m = train::load_for_inference(o.checkpoint, device);
   if (m.tokenizer_path.empty()) throw_user_error(o.checkpoint, "checkpoint has no tokenizer.json");
   tokenizer::Tokenizer tok = tokenizer::Tokenizer::load(m.tokenizer_path);
@@ -65,7 +65,7 @@ void add_generate_command(CLI::App& app) {
   sub->add_option("--top-k", o->top_k, "Keep only the k most likely tokens (0 = off)")->check(CLI::NonNegativeNumber);
   sub->add_option("--top-p", o->top_p, "Nucleus sampling probability (1 = off)")->check(CLI::Range(0.0, 1.0));
   sub->add_option("--seed", o->seed, "Random seed");
-  sub->add_option("--device", o->device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  sub->add_option("--device", o->device, "auto, cpu or cuda")->check(CLI::IsMember(train::device_choices()));
   sub->callback([o] { run_generate(*o); });
 }
 
