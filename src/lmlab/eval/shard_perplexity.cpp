@@ -7,12 +7,12 @@
 
 #include "lmlab/common/progress.h"
 #include "lmlab/data/loader.h"
+#include "lmlab/train/evaluate.h"
 
 namespace lmlab::eval {
 
 TaskResult shard_perplexity(const data::TokenShard& shard, const LogitsFn& logits_of, const ShardPerplexityOptions& o,
                             const std::vector<FrequencyBucket>* buckets) {
-  torch::NoGradGuard no_grad;
   const int64_t T = o.seq_len;
   const int64_t all = (shard.size() - 1) / std::max<int64_t>(1, T);
   const int64_t count = o.max_windows > 0 ? std::min(o.max_windows, all) : all;
@@ -22,21 +22,14 @@ TaskResult shard_perplexity(const data::TokenShard& shard, const LogitsFn& logit
   double loss_sum = 0;
   int64_t tokens = 0;
   Progress progress("val " + shard.path(), static_cast<int64_t>(starts.size()) * T, "tok");
-  for (size_t b = 0; b < starts.size(); b += static_cast<size_t>(o.batch_size)) {
-    std::vector<int64_t> chunk(starts.begin() + b, starts.begin() + std::min(starts.size(), b + o.batch_size));
-    data::Batch batch = data::windows_at(shard, chunk, T);
-    torch::Tensor logits = logits_of(batch.x.to(o.device)).to(torch::kFloat32);  // (B, T, V)
-    torch::Tensor y = batch.y.reshape({-1});                                       // (B*T)
-    torch::Tensor nll = torch::nn::functional::cross_entropy(
-                            logits.reshape({y.size(0), logits.size(-1)}), y.to(o.device),
-                            torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
-                            .to(torch::kFloat64)
-                            .cpu();  // (B*T)
-    loss_sum += nll.sum().item<double>();
-    tokens += y.size(0);
-    if (by_bucket) by_bucket->add(y, nll);
-    progress.update(tokens);
-  }
+  train::for_each_window_nll(shard, starts, T, o.batch_size, o.device, logits_of,
+                             [&](const torch::Tensor& targets, const torch::Tensor& window_nll) {
+                               torch::Tensor y = targets.reshape({-1}), nll = window_nll.cpu().reshape({-1});  // (B*T)
+                               loss_sum += nll.sum().item<double>();
+                               tokens += y.size(0);
+                               if (by_bucket) by_bucket->add(y, nll);
+                               progress.update(tokens);
+                             });
   progress.finish();
   TaskResult r{"val", static_cast<int64_t>(starts.size()), {}};
   const double loss = loss_sum / static_cast<double>(std::max<int64_t>(1, tokens));

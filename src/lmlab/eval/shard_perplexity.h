@@ -12,6 +12,7 @@
 #include "lmlab/data/shards.h"
 #include "lmlab/eval/frequency_buckets.h"
 #include "lmlab/eval/task_result.h"
+#include "lmlab/train/evaluate.h"
 
 namespace lmlab::eval {
 
@@ -23,7 +24,7 @@ struct ShardPerplexityOptions {
 };
 
 // (B, T) int64 ids -> (B, T, V) logits.
-using LogitsFn = std::function<torch::Tensor(const torch::Tensor&)>;
+using LogitsFn = train::LogitsFn;
 
 // TaskResult "val": n = windows; metrics loss (mean nats per token), perplexity, tokens and, when
 // `buckets` is given (bucket of every id, see assign_frequency_buckets), ppl_high, ppl_medium,
