@@ -2,6 +2,7 @@
 // lm-evaluation-harness scores them (docs/eval.md), printed as a table and optionally written
 // as JSON, a bar chart and a per-request samples file. Task "val" scores a prepared token split
 // (the run's own validation data by default) with frequency-bucket perplexities.
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
