@@ -1,0 +1,22 @@
+// What the engine keeps besides weights and optimizer moments: the RNG states that make a
+// resumed run continue exactly and train.init_from (where to run: device.h).
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+
+#include "lmlab/model/safetensors.h"
+#include "lmlab/train/device.h"  // pick_device for run.device
+
+namespace lmlab::train {
+
+// Dropout draws from the CPU generator (and on CUDA from the device's): their states go into
+// optimizer.safetensors as "rng_state.cpu" / "rng_state.cuda".
+void append_rng_states(model::NamedTensors& optimizer_state, const torch::Device& device);
+void restore_rng_states(const model::NamedTensors& optimizer_state, const torch::Device& device);
+
+// train.init_from: the matching weights of another run (a dense run for a DSMoE one), the rest
+// as initialised. Lists (on `main`) what was not copied, since a typo would otherwise go unnoticed.
+void init_from_checkpoint(torch::nn::Module& module, const std::string& from, bool main);
+
+}  // namespace lmlab::train
