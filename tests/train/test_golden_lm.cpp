@@ -62,7 +62,7 @@ void check_golden(const std::string& name, const std::string& model_keys) {
   auto r = lmlab::test::run_lmlab("train --config " + dir.file("g.toml"), "", "OMP_NUM_THREADS=1 ");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json got = run_record(dir.file("run"));
-  const std::string path = std::string(LMLAB_SOURCE_DIR) + "/tests/trainer/golden/" + name + ".json";
+  const std::string path = std::string(LMLAB_SOURCE_DIR) + "/tests/train/golden/" + name + ".json";
   if (std::getenv("LMLAB_WRITE_GOLDEN")) lmlab::test::write_text(path, got.dump(1) + "\n");
   json want = json::parse(lmlab::test::read_text(path));
   ASSERT_EQ(got["steps"].size(), want["steps"].size());
