@@ -79,7 +79,8 @@ TEST(Idx, Float32IsBigEndianAndKeptAsStored) {
   for (float v : values) bytes += be_float(v);
   lmlab::test::write_text(dir.file("f-images-idx3-float32"), bytes);
   lmlab::test::write_text(dir.file("f-labels-idx1-ubyte"), uint8_labels({0, 9}));
-  for (const std::string& path : {dir.file("f-images-idx3-float32"), lmlab::test::gzip_copy(dir.file("f-images-idx3-float32"))}) {
+  const std::string plain = dir.file("f-images-idx3-float32");
+  for (const std::string& path : {plain, lmlab::test::gzip_copy(plain)}) {
     ImageSet set = read_idx_images(path, dir.file("f-labels-idx1-ubyte"));
     ASSERT_EQ(set.images.sizes(), (std::vector<int64_t>{2, 1, 2, 2}));
     auto flat = set.images.flatten();
@@ -171,7 +172,8 @@ TEST(Cifar10, RecordsRoundTripAndBadRecordsAreNamed) {
   EXPECT_EQ(set.labels[1].item<int64_t>(), 9);
   // Pixel i of record r is plane i / 1024, row (i % 1024) / 32, column i % 32.
   for (int i : {0, 1, 1023, 1024, 2047, 3071})
-    EXPECT_EQ(set.images[1][i / 1024][(i % 1024) / 32][i % 32].item<float>(), static_cast<float>((i * 7 + 1) % 256) / 255.0f);
+    EXPECT_EQ(set.images[1][i / 1024][(i % 1024) / 32][i % 32].item<float>(),
+              static_cast<float>((i * 7 + 1) % 256) / 255.0f);
 
   lmlab::test::write_text(dir.file("cut.bin"), bytes.substr(0, bytes.size() - 5));
   std::string err = user_error_of([&] { read_cifar10(dir.file("cut.bin")); });
@@ -202,7 +204,8 @@ TEST(SharedVision, Cifar10TestRecordsMatchTheManifest) {
   ImageSet set = read_cifar10(path);
   ASSERT_EQ(set.images.sizes(), (std::vector<int64_t>{1000, 3, 32, 32}));
   const std::vector<int64_t> first_labels{3, 8, 8, 0, 6, 6, 1, 6, 3, 1};
-  for (size_t i = 0; i < first_labels.size(); ++i) EXPECT_EQ(set.labels[static_cast<int64_t>(i)].item<int64_t>(), first_labels[i]);
+  for (size_t i = 0; i < first_labels.size(); ++i)
+    EXPECT_EQ(set.labels[static_cast<int64_t>(i)].item<int64_t>(), first_labels[i]);
   const std::vector<int> red{158, 159, 165, 166, 160, 156, 162, 159, 158, 159};
   for (size_t i = 0; i < red.size(); ++i)
     EXPECT_EQ(set.images[0][0][0][static_cast<int64_t>(i)].item<float>(), static_cast<float>(red[i]) / 255.0f);
