@@ -1,13 +1,37 @@
 // lmlab data prepare --tokenizer tok.json --input F... --output DIR [--val-fraction X]
+// lmlab data check FILE... [--format auto|idx|cifar10|text-jsonl|response-tsv|instructions]
 #include <iostream>
 
 #include "commands.h"
+#include "lmlab/data/data_check.h"
 #include "lmlab/data/prepare.h"
 
 namespace lmlab::cli {
 
+namespace {
+
+void add_check_command(CLI::App& data) {
+  auto files = std::make_shared<std::vector<std::string>>();
+  auto format = std::make_shared<std::string>("auto");
+  auto* sub = data.add_subcommand(
+      "check", "Read data files with lmlab's readers and print one summary line per file; the first bad record "
+               "stops it with file:line (or byte / record) and exit status 2");
+  sub->add_option("files", *files, "Data files (.gz is decompressed)")->required();
+  std::vector<std::string> formats{"auto"};
+  for (const auto& f : data::data_formats()) formats.push_back(f);
+  sub->add_option("--format", *format,
+                  "auto (by name: *idx* -> idx, *cifar*.bin -> cifar10, .json -> instructions, .jsonl -> "
+                  "instructions if the first record has \"instruction\" else text-jsonl, .txt/.tsv -> response-tsv)")
+      ->check(CLI::IsMember(formats));
+  sub->callback([files, format] {
+    for (const auto& f : *files) std::cout << data::check_data_file(f, *format) << std::endl;
+  });
+}
+
+}  // namespace
+
 void add_data_commands(CLI::App& app) {
-  auto* data = app.add_subcommand("data", "Prepare token shards for training");
+  auto* data = app.add_subcommand("data", "Prepare token shards for training and check data files");
   data->require_subcommand(1);
   auto o = std::make_shared<data::PrepareOptions>();
   auto* sub = data->add_subcommand("prepare", "Tokenize text files into token shards (train.bin, val.bin, meta.json)");
@@ -26,6 +50,7 @@ void add_data_commands(CLI::App& app) {
               << meta["train"]["documents"] << " documents), val.bin (" << meta["val"]["tokens"]
               << " tokens), meta.json, tokenizer.json\n";
   });
+  add_check_command(*data);
 }
 
 }  // namespace lmlab::cli

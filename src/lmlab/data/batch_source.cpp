@@ -29,6 +29,10 @@ RecordSampler::RecordSampler(int64_t records, int64_t batch_per_rank, uint64_t s
                              int64_t world_size, bool shuffle)
     : records_(records), batch_(batch_per_rank), rank_(rank), world_(world_size), seed_(seed), shuffle_(shuffle) {
   if (batch_per_rank <= 0) throw UserError("data: the batch size must be positive");
+  // A caller bug rather than user input: the engine derives both from the process group.
+  if (world_size < 1 || rank < 0 || rank >= world_size)
+    throw std::invalid_argument("RecordSampler: rank " + std::to_string(rank) + " of world size " +
+                                std::to_string(world_size));
   batches_per_epoch_ = records / (batch_per_rank * world_size);
   if (batches_per_epoch_ < 1)
     throw UserError("data: " + std::to_string(records) + " records are fewer than one global batch of " +
