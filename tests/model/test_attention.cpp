@@ -9,6 +9,8 @@
 #include "lmlab/common/error.h"
 #include "lmlab/config/config.h"
 #include "lmlab/model/attention.h"
+#include "lmlab/model/block.h"
+#include "lmlab/model/ffn_dense.h"
 #include "lmlab/model/ffn.h"
 
 using namespace lmlab;
@@ -126,7 +128,9 @@ TEST(AttentionBlock, ReturnedSoftmaxRowsSumToOneAndFeedingItBackReproducesTheOut
     auto out = a->forward(in);
     ASSERT_EQ(out.probs.sizes(), torch::IntArrayRef({2, 4, 6, 6}));
     EXPECT_LT(max_diff(out.probs.sum(-1), torch::ones({2, 4, 6}, torch::kFloat64)), 1e-12);
-    if (causal) EXPECT_EQ(out.probs.triu(1).abs().max().item<double>(), 0.0);
+    if (causal) {
+      EXPECT_EQ(out.probs.triu(1).abs().max().item<double>(), 0.0);
+    }
     EXPECT_LT(max_diff(out.y, a->forward({x}).y), 1e-12);
     AttentionIn reuse{x};
     reuse.probs = out.probs;
@@ -191,6 +195,63 @@ TEST(AttentionBlock, InitWeightsUsesTheTwoStds) {
   EXPECT_EQ(a.wq->bias.abs().max().item<double>(), 0.0);
   // 2 x (4 C^2) projection MACs + 4 Tk H D for the two attention matmuls
   EXPECT_EQ(a.flops_per_token(10), 2.0 * 4 * 256 * 256 + 4.0 * 10 * 256);
+}
+
+namespace {
+Block make_block(bool post_norm, int64_t layer) {
+  BlockOptions o;
+  o.attn = opts(false);
+  o.norm = NormOptions::layer_norm(16, 1e-5);
+  o.post_norm = post_norm;
+  DenseFfnOptions f;
+  f.d_model = 16;
+  f.hidden = 32;
+  f.activation = Activation::Gelu;
+  Block b(o, layer, [&] { return std::make_shared<DenseFfnImpl>(f); });
+  b->to(torch::kFloat64);
+  return b;
+}
+}  // namespace
+
+TEST(Block, PreAndPostNormComposeTheirParts) {
+  torch::manual_seed(8);
+  auto x = torch::randn({2, 5, 16}, torch::kFloat64);
+  for (bool post : {false, true}) {
+    auto b = make_block(post, 0);
+    BlockContext ctx;
+    auto got = b->forward(x, ctx);
+    auto attn = [&](const torch::Tensor& t) { return b->attn->forward({t}).y; };
+    auto ffn = [&](const torch::Tensor& t) { return b->ffn->forward(t, {}); };
+    torch::Tensor want;
+    if (post) {
+      auto h = b->attn_norm(x + attn(x));
+      want = b->ffn_norm(h + ffn(h));
+    } else {
+      auto h = x + attn(b->attn_norm(x));
+      want = h + ffn(b->ffn_norm(h));
+    }
+    EXPECT_LT(max_diff(got, want), 1e-12) << post;
+  }
+}
+
+TEST(Block, ContextCarriesTheSoftmaxMatrixToTheNextLayer) {
+  torch::manual_seed(9);
+  auto first = make_block(false, 0), second = make_block(false, 1);
+  auto x = torch::randn({2, 5, 16}, torch::kFloat64);
+  BlockContext ctx;
+  ctx.keep_probs = true;
+  auto h = first->forward(x, ctx);
+  ASSERT_EQ(ctx.probs.sizes(), torch::IntArrayRef({2, 4, 5, 5}));
+  auto shared = ctx.probs;
+  ctx.reuse_probs = true;
+  {
+    torch::NoGradGuard no_grad;  // the reusing layer must not touch its query/key projections
+    second->attn->named_parameters()["wq.weight"].fill_(std::numeric_limits<double>::quiet_NaN());
+  }
+  auto y = second->forward(h, ctx);
+  EXPECT_EQ(ctx.layer, 1);
+  EXPECT_TRUE(torch::isfinite(y).all().item<bool>());
+  EXPECT_TRUE(torch::equal(ctx.probs, shared));  // a reusing layer passes the matrix on unchanged
 }
 
 TEST(AttentionRegistry, KnowsMhaAndSuggestsTheClosestName) {

@@ -66,8 +66,11 @@ TEST(Encoder, EveryPositionSeesEveryRealToken) {
 TEST(Encoder, MlmHeadIsTiedToTheTokenEmbedding) {
   auto e = make_encoder(tiny_encoder());
   EXPECT_EQ(e->mlm_weight().data_ptr(), e->tok_emb->weight.data_ptr());
-  for (const auto& p : e->named_parameters())  // no second (V, C) matrix
-    if (p.value().sizes() == torch::IntArrayRef({30, 8})) EXPECT_EQ(p.key(), "tok_emb.weight");
+  for (const auto& p : e->named_parameters()) {  // no second (V, C) matrix
+    if (p.value().sizes() == torch::IntArrayRef({30, 8})) {
+      EXPECT_EQ(p.key(), "tok_emb.weight");
+    }
+  }
   auto h = torch::randn({2, 3, 8}, torch::kFloat64);
   auto t = torch::layer_norm(torch::gelu(torch::matmul(h, e->mlm_dense->weight.t()) + e->mlm_dense->bias), {8},
                              e->named_parameters()["mlm_norm.weight"], e->named_parameters()["mlm_norm.bias"], 1e-5);

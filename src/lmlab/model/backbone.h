@@ -14,10 +14,10 @@
 namespace lmlab::model {
 
 struct BackboneInput {
-  torch::Tensor ids;       // (B, T) int64 token ids [encoder]
-  torch::Tensor segments;  // (B, T) int64 segment ids, undefined = all 0 [encoder]
-  torch::Tensor pad_mask;  // (B, T) bool, true = real token, undefined = no padding [encoder]
-  torch::Tensor images;    // (B, C, H, W) float [vit, cnn]
+  torch::Tensor ids = {};       // (B, T) int64 token ids [encoder]
+  torch::Tensor segments = {};  // (B, T) int64 segment ids, undefined = all 0 [encoder]
+  torch::Tensor pad_mask = {};  // (B, T) bool, true = real token, undefined = no padding [encoder]
+  torch::Tensor images = {};    // (B, C, H, W) float [vit, cnn]
 };
 
 class BackboneImpl : public torch::nn::Module {
