@@ -7,10 +7,12 @@ namespace lmlab {
 struct EvalConfig {
   int64_t every = 100;
   int64_t windows = 64;
+  bool per_epoch = false;
 
   template <class V>
   void visit(V& v) {
     v.field("every", every, "evaluate on the validation split every N steps (0 = never; always at the end)");
+    v.field("per_epoch", per_epoch, "also evaluate at the end of every epoch (train.epochs runs)");
     v.field("windows", windows,
             "validation windows (of data.seq_len tokens) per eval: loss and position_loss.jsonl are means over them");
   }

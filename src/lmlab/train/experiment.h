@@ -4,6 +4,7 @@
 #include "lmlab/data/data_config.h"
 #include "lmlab/eval/eval_config.h"
 #include "lmlab/model/model_config.h"
+#include "lmlab/train/task_config.h"
 #include "lmlab/train/train_config.h"
 
 namespace lmlab {
@@ -14,6 +15,7 @@ struct Experiment {
   ModelConfig model;
   TrainConfig train;
   EvalConfig eval;
+  TaskConfig task;
 
   template <class V>
   void visit(V& v) {
@@ -22,6 +24,7 @@ struct Experiment {
     v.section("model", model);
     v.section("train", train);
     v.section("eval", eval);
+    v.section("task", task);
   }
 };
 

@@ -35,11 +35,15 @@ struct TaskEnv {
   int64_t rank = 0, world_size = 1;
   bool main = true;     // rank 0: the one that writes files and prints
   bool bf16 = false;    // forward passes run under bf16 autocast (train/autocast.h)
-  bool resume = false;  // the engine restores a checkpoint after setup()
+  bool resume = false;     // the engine restores a checkpoint after setup()
+  int64_t start_step = 0;  // set before on_start(): the step a resumed run continues from
   std::string run_dir;
   RankMean rank_mean;                                              // mean of a scalar over ranks
   std::function<void(std::vector<torch::Tensor>&)> all_reduce_sum;  // sum over ranks in place
 };
+
+// One process, no data parallelism: what --print-params and `lmlab eval` hand a task.
+TaskEnv local_task_env(Experiment& exp, const torch::Device& device);
 
 struct LossOutput {
   torch::Tensor loss;    // scalar to backpropagate (auxiliary terms included)
@@ -54,8 +58,9 @@ class StepEnv {
   virtual ~StepEnv() = default;
   virtual data::NamedBatch next_batch() = 0;  // next batch of the task's source, on the device
   virtual int64_t grad_accum() const = 0;
-  // (out.loss * scale).backward(), and accumulates report and extras (times scale) for the log.
-  virtual void backward(const LossOutput& out, double scale) = 0;
+  // (out.loss / grad_accum()).backward(), and adds report and extras to what update() logs
+  // (their means over the micro-batches since the last update).
+  virtual void backward(const LossOutput& out) = 0;
   // Averages gradients over ranks, clips, stops on a non-finite loss or gradient norm (with a
   // checkpoint of the last good state), then AdamW at this step's learning rate. Clears the
   // gradients after. A step may call it more than once (two optimizer steps per iteration).

@@ -2,18 +2,26 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "lmlab/train/loss_config.h"
 
 namespace lmlab {
 
+namespace train {
+std::vector<std::string> task_names();  // the task registry's names (task.h)
+}
+
 struct RunConfig {
+  std::string task = "lm";
   std::string out_dir = "runs/default";
   int64_t seed = 1337;
   std::string device = "auto";
 
   template <class V>
   void visit(V& v) {
+    v.field("task", task, "what to train, by task registry name (lmlab/train/task.h, docs/architecture.md)",
+            train::task_names());
     v.field("out_dir", out_dir, "directory for checkpoints, metrics.jsonl, TensorBoard events and plots");
     v.field("seed", seed, "random seed for initialisation and data order");
     v.field("device", device, "where to train: auto picks CUDA when available", {"auto", "cpu", "cuda"});
@@ -22,6 +30,7 @@ struct RunConfig {
 
 struct TrainConfig {
   int64_t steps = 1000;
+  int64_t epochs = 0;
   double lr = 3e-4;
   double min_lr_ratio = 0.1;
   int64_t warmup_steps = 100;
@@ -42,11 +51,15 @@ struct TrainConfig {
   double peak_tflops = 989.0;
   double dist_timeout_s = 120;
   std::string init_from;
+  std::vector<std::string> freeze;
   LossConfig loss;
 
   template <class V>
   void visit(V& v) {
-    v.field("steps", steps, "number of optimizer steps");
+    v.field("steps", steps, "number of optimizer steps (ignored when epochs > 0)");
+    v.field("epochs", epochs,
+            "> 0: train this many passes over the data instead (steps = epochs x batches per epoch / grad_accum; "
+            "the last partial batch of an epoch is dropped)");
     v.field("lr", lr, "peak learning rate");
     v.field("min_lr_ratio", min_lr_ratio, "final learning rate as a fraction of lr (cosine and wsd)");
     v.field("warmup_steps", warmup_steps, "linear warm-up from 0 to lr over this many steps");
@@ -74,6 +87,9 @@ struct TrainConfig {
             "start from this checkpoint's (or run's latest) weights: tensors whose name and shape match are "
             "copied, the rest keep their init (e.g. a dsmoe run from a dense one: only the gates are new); "
             "optimizer and step start fresh; ignored by --resume");
+    v.field("freeze", freeze,
+            "parameter-name glob patterns that do not train (fnmatch: '*' also matches '.'), e.g. "
+            "[\"backbone.*\"]; frozen weights stay bit-identical and get no optimizer state");
     v.section("loss", loss);
   }
 };

@@ -1,0 +1,313 @@
+// The training loop (what one step does is described in engine.h).
+#include "lmlab/train/engine.h"
+
+#include <fnmatch.h>
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <iostream>
+
+#include "lmlab/common/error.h"
+#include "lmlab/common/files.h"
+#include "lmlab/common/progress.h"
+#include "lmlab/config/config.h"
+#include "lmlab/runlog/metrics.h"
+#include "lmlab/train/checkpoint.h"
+#include "lmlab/train/distributed.h"
+#include "lmlab/train/engine_state.h"
+#include "lmlab/train/model_state.h"
+#include "lmlab/train/optimizer.h"
+#include "lmlab/train/schedule.h"
+
+namespace lmlab::train {
+
+std::vector<std::string> matching_parameters(const torch::nn::Module& module, const std::vector<std::string>& patterns) {
+  std::vector<std::string> names, out;
+  for (const auto& item : module.named_parameters()) names.push_back(item.key());
+  for (const auto& pattern : patterns) {
+    bool any = false;
+    for (const auto& n : names)
+      if (fnmatch(pattern.c_str(), n.c_str(), 0) == 0) {
+        any = true;
+        if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+      }
+    if (!any)
+      throw UserError("train.freeze: pattern '" + pattern + "' matches no parameter" + did_you_mean(pattern, names) +
+                      " (lmlab train --print-params lists them)");
+  }
+  return out;
+}
+
+std::vector<std::string> frozen_parameters(Task& task, const TrainConfig& tc) {
+  std::vector<std::string> patterns = tc.freeze;
+  for (const auto& p : task.frozen_patterns()) patterns.push_back(p);
+  return matching_parameters(task.module(), patterns);
+}
+
+namespace {
+
+// One run of the loop: the state every step shares, and the StepEnv a task's step sees.
+class Engine : public StepEnv {
+ public:
+  Engine(Task& task, Experiment& exp, bool resume, Distributed& dist, TaskEnv& env)
+      : task_(task), exp_(exp), tc_(exp.train), dist_(dist), env_(env), resume_(resume) {}
+
+  TrainResult run();
+
+  // StepEnv.
+  data::NamedBatch next_batch() override {
+    data::NamedBatch b = task_.train_source().next();
+    step_units_ += task_.units_per_batch(b) * dist_.world_size();
+    return b.to(env_.device);
+  }
+  int64_t grad_accum() const override { return tc_.grad_accum; }
+  void backward(const LossOutput& out) override;
+  void update() override;
+  double lr() const override { return lr_; }
+  int64_t step() const override { return step_; }
+
+ private:
+  void build_optimizer();
+  void restore_checkpoint();
+  void save(int64_t at_step);
+  void evaluate();
+  void log_step(double minutes);
+  int64_t resolve_steps();
+
+  Task& task_;
+  Experiment& exp_;
+  const TrainConfig& tc_;
+  Distributed& dist_;
+  TaskEnv& env_;
+  bool resume_;
+  std::string config_toml_;
+  std::unique_ptr<AdamW> opt_;
+  std::vector<torch::Tensor> trainable_;
+  std::unique_ptr<runlog::MetricsLogger> metrics_;
+  std::unique_ptr<Progress> progress_;
+  TrainResult result_;
+  int64_t step_ = 0, units_ = 0, step_units_ = 0, interval_units_ = 0, steps_per_epoch_ = 0;
+  double lr_ = 0;
+  // What the last update() measured, and the sums backward() gathers until the next one.
+  double loss_value_ = 0, grad_norm_ = 0;
+  torch::Tensor report_sum_;
+  int64_t reports_ = 0, extra_count_ = 0;
+  std::map<std::string, torch::Tensor> extra_sums_;
+  std::chrono::steady_clock::time_point interval_start_;
+};
+
+void Engine::build_optimizer() {
+  torch::nn::Module& module = task_.module();
+  const std::vector<std::string> frozen = frozen_parameters(task_, tc_);
+  std::vector<std::pair<std::string, torch::Tensor>> named;
+  std::vector<torch::Tensor> all;
+  for (const auto& item : module.named_parameters()) {
+    all.push_back(item.value());
+    if (std::find(frozen.begin(), frozen.end(), item.key()) != frozen.end())
+      item.value().set_requires_grad(false);
+    else
+      named.emplace_back(item.key(), item.value());
+  }
+  if (named.empty()) throw UserError("train.freeze: every parameter is frozen; nothing would train");
+  opt_ = std::make_unique<AdamW>(named, tc_);
+  trainable_ = opt_->params();
+  dist_.broadcast(all);  // identical weights on every rank (same seed, then rank 0's), frozen ones too
+  if (env_.main && !frozen.empty())
+    std::cerr << "frozen: " << frozen.size() << " parameter tensors; training " << named.size() << "\n";
+}
+
+void Engine::restore_checkpoint() {
+  const std::string run_dir = exp_.run.out_dir;
+  if (!resume_) {
+    if (!latest_checkpoint(run_dir).empty())
+      throw_user_error(run_dir, "already holds a run's checkpoints; pass --resume to continue it or choose another run.out_dir");
+    return;
+  }
+  std::string ckpt = latest_checkpoint(run_dir);
+  if (ckpt.empty()) throw_user_error(run_dir, "--resume: the run directory has no checkpoint");
+  CheckpointData d = read_checkpoint(ckpt);
+  load_model_state(task_.module(), d.model, ckpt + "/model.safetensors");
+  opt_->load(d.optimizer, ckpt + "/optimizer.safetensors");
+  task_.train_source().restore(d.trainer.at("loader"));
+  restore_rng_states(d.optimizer, env_.device);
+  step_ = d.trainer.at("step").get<int64_t>();
+  units_ = d.trainer.at(task_.unit()).get<int64_t>();
+  if (env_.main) std::cerr << "resuming from " << ckpt << " (step " << step_ << ")\n";
+}
+
+void Engine::save(int64_t at_step) {
+  CheckpointData d{config_toml_, model_state(task_.module()), opt_->state(),
+                   {{"step", at_step}, {task_.unit(), units_}, {"loader", task_.train_source().state()},
+                    {"world_size", dist_.world_size()}, {"task", exp_.run.task}},
+                   task_.tokenizer_path()};
+  append_rng_states(d.optimizer, env_.device);
+  for (auto& [name, t] : d.model) t = t.cpu();
+  for (auto& [name, t] : d.optimizer) t = t.cpu();
+  result_.checkpoint = write_checkpoint(exp_.run.out_dir, at_step, d, tc_.keep_checkpoints);
+}
+
+void Engine::backward(const LossOutput& out) {
+  (out.loss / static_cast<double>(tc_.grad_accum)).backward();
+  torch::Tensor r = (out.report.defined() ? out.report : out.loss).detach();
+  report_sum_ = report_sum_.defined() ? report_sum_ + r : r;
+  ++reports_;
+  for (const auto& [name, t] : out.extras) {
+    auto& sum = extra_sums_[name];
+    sum = sum.defined() ? sum + t.detach() : t.detach();
+  }
+  ++extra_count_;
+}
+
+void Engine::update() {
+  if (reports_ == 0) throw std::logic_error("task step called update() without a backward()");
+  dist_.average_gradients(trainable_);
+  loss_value_ = dist_.mean(report_sum_ / static_cast<double>(reports_)).item<double>();
+  grad_norm_ = clip_grad_norm(trainable_, tc_.grad_clip);
+  report_sum_ = torch::Tensor();
+  reports_ = 0;
+  if (!std::isfinite(loss_value_) || !std::isfinite(grad_norm_)) {
+    // Nothing of this step has been applied: the weights are the last good state.
+    std::string where;
+    if (env_.main) {
+      save(step_);
+      where = "; the last good state (after step " + std::to_string(step_) + ") is in " + result_.checkpoint;
+    }
+    throw UserError("training diverged at step " + std::to_string(step_ + 1) + ": loss " + std::to_string(loss_value_) +
+                    ", gradient norm " + std::to_string(grad_norm_) + where +
+                    " (lower train.lr, raise train.warmup_steps or check the data)");
+  }
+  opt_->step(lr_);
+  opt_->zero_grad();
+}
+
+void Engine::evaluate() {
+  task_.module().eval();
+  nlohmann::json m = task_.evaluate(env_);
+  task_.module().train();
+  result_.metrics = m;
+  if (m.contains(result_.primary_metric)) result_.val_loss = m[result_.primary_metric].get<double>();
+  if (env_.main) {
+    nlohmann::json record = m;
+    record[task_.unit()] = units_;
+    metrics_->log(step_, record);
+    std::string line;
+    for (const auto& [k, v] : m.items())
+      if (v.is_number()) line += (line.empty() ? "" : ", ") + k + " " + v.dump();
+    std::cerr << "step " << step_ << ": " << line << "\n";
+  }
+  task_.on_eval(env_, step_, units_, m);
+}
+
+void Engine::log_step(double minutes) {
+  auto now = std::chrono::steady_clock::now();
+  const double seconds = std::chrono::duration<double>(now - interval_start_).count();
+  const double units_per_s = seconds > 0 ? static_cast<double>(interval_units_) / seconds * 1.0 : 0.0;
+  const double peak = tc_.peak_tflops * 1e12 * static_cast<double>(dist_.world_size());
+  const double mfu = peak > 0 ? task_.train_flops_per_unit() * units_per_s / peak : 0.0;
+  const std::string unit = task_.unit();
+  nlohmann::json record = {{unit, units_}, {"loss", loss_value_}, {"lr", lr_}, {"grad_norm", grad_norm_},
+                           {unit + "_per_s", units_per_s}, {"mfu", mfu}};
+  if (tc_.epochs > 0) record["epoch"] = static_cast<double>(step_) / static_cast<double>(steps_per_epoch_);
+  for (const auto& [name, sum] : extra_sums_)
+    record[name] = sum.item<double>() / static_cast<double>(extra_count_);
+  const nlohmann::json extras = task_.log_extras();
+  for (const auto& [k, v] : extras.items()) record[k] = v;
+  metrics_->log(step_, record);
+  char status[160];
+  std::snprintf(status, sizeof status, "loss %.4f | lr %.2e | %s | mfu %.1f%%", loss_value_, lr_,
+                Progress::format_rate(units_per_s, unit == "tokens" ? "tok" : "sample").c_str(), 100 * mfu);
+  std::string line = status;
+  if (tc_.max_minutes > 0)
+    line += " | " + Progress::format_duration(std::max(0.0, (tc_.max_minutes - minutes) * 60)) + " left";
+  progress_->update(step_, line);
+  interval_start_ = now;
+  interval_units_ = 0;
+}
+
+// train.epochs > 0: as many steps as the epochs hold (the last partial step of an epoch is
+// dropped by the source); written back so config.toml and the schedule see it.
+int64_t Engine::resolve_steps() {
+  steps_per_epoch_ = std::max<int64_t>(1, task_.train_source().batches_per_epoch() / tc_.grad_accum);
+  if (tc_.epochs > 0) exp_.train.steps = tc_.epochs * steps_per_epoch_;
+  if (tc_.steps < 1) throw UserError("train.steps must be >= 1");
+  return tc_.steps;
+}
+
+TrainResult Engine::run() {
+  const std::string run_dir = exp_.run.out_dir;
+  result_.run_dir = run_dir;
+  result_.primary_metric = task_.primary_metric();
+  if (!tc_.init_from.empty() && !resume_) init_from_checkpoint(task_.module(), tc_.init_from, env_.main);
+  task_.module().to(env_.device);
+  task_.module().train();
+  build_optimizer();
+  const int64_t steps = resolve_steps();
+  config_toml_ = config::to_toml(config::Schema::of(exp_));
+  restore_checkpoint();
+  if (env_.main) {
+    make_dirs(run_dir);
+    write_file_atomic(run_dir + "/config.toml", config_toml_);
+    metrics_ = std::make_unique<runlog::MetricsLogger>(run_dir, resume_ ? step_ : -1);
+    // A time budget usually ends the run before `steps` (the quickstart), so then the line
+    // shows the time left instead of a step ETA that would be wrong.
+    progress_ = std::make_unique<Progress>("train", tc_.max_minutes > 0 ? -1 : steps, "step");
+  }
+  env_.start_step = step_;
+  task_.on_start(env_);
+  const char* kill_env = std::getenv("LMLAB_TEST_KILL_AFTER_STEP");  // tests: die like kill -9
+  const int64_t kill_after = kill_env ? std::atoll(kill_env) : -1;
+
+  const auto start = std::chrono::steady_clock::now();
+  interval_start_ = start;
+  while (step_ < steps) {
+    lr_ = learning_rate(tc_, step_);
+    opt_->zero_grad();
+    extra_sums_.clear();
+    extra_count_ = 0;
+    step_units_ = 0;
+    task_.train_step(*this);
+    ++step_;
+    units_ += step_units_;
+    interval_units_ += step_units_;
+
+    const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
+    const bool out_of_time = tc_.max_minutes > 0 && minutes >= tc_.max_minutes;
+    const bool last = step_ == steps || out_of_time;
+    if (env_.main && (step_ % std::max<int64_t>(1, tc_.log_every) == 0 || last)) log_step(minutes);
+    const bool epoch_end = exp_.eval.per_epoch && step_ % steps_per_epoch_ == 0;
+    if ((exp_.eval.every > 0 && step_ % exp_.eval.every == 0) || epoch_end || last) evaluate();
+    if (env_.main && ((tc_.checkpoint_every > 0 && step_ % tc_.checkpoint_every == 0) || last)) save(step_);
+    if (step_ == kill_after) std::raise(SIGKILL);
+    if (out_of_time) break;
+  }
+  if (env_.main) {
+    const std::string& name = result_.primary_metric;
+    progress_->finish((name == "val_loss" ? std::string("val loss") : name) + " " + std::to_string(result_.val_loss));
+  }
+  task_.on_end(env_, step_);
+  dist_.barrier();
+  result_.steps = step_;
+  return result_;
+}
+
+}  // namespace
+
+TrainResult run_engine(Task& task, Experiment exp, bool resume) {
+  const TrainConfig& tc = exp.train;
+  if (tc.batch_size < 1 || tc.grad_accum < 1) throw UserError("train.batch_size and grad_accum must be >= 1");
+  if (tc.steps < 1 && tc.epochs < 1) throw UserError("train.steps (or train.epochs) must be >= 1");
+  RankInfo ranks = rank_info_from_env();
+  const torch::Device device = pick_device(exp.run.device, ranks.local_rank);
+  Distributed dist(ranks, device, tc.dist_timeout_s);
+  if (tc.precision == "bf16" && !device.is_cuda())
+    throw UserError("train.precision = \"bf16\" needs CUDA (bf16 autocast on the CPU is not supported); use \"auto\"");
+  TaskEnv env{exp, device, dist.rank(), dist.world_size(), dist.is_main(), device.is_cuda() && tc.precision != "fp32",
+              resume, 0, exp.run.out_dir, [&](const torch::Tensor& t) { return dist.mean(t); },
+              [&](std::vector<torch::Tensor>& t) { dist.all_reduce_sum(t); }};
+  task.setup(env);
+  Engine engine(task, exp, resume, dist, env);
+  return engine.run();
+}
+
+}  // namespace lmlab::train

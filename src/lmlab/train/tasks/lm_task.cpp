@@ -1,0 +1,155 @@
+// Task "lm": a decoder-only transformer (model::Transformer, every FFN of the registry) trained
+// with the next-token loss of [train.loss] (CE, MiLe, focal) plus the FFNs' auxiliary losses on
+// token windows of `lmlab data prepare` shards:
+//   loss = lm_loss(logits(x), y) + sum_layers aux
+// Evaluation: mean next-token loss over eval.windows fixed validation windows, and its value at
+// each position (position_loss.jsonl, what the Temporal Scaling Law fits). MaskMoE is handed
+// the training shard's token counts before the first step; MoE runs end with an expert-load
+// heatmap of the final validation pass.
+#include <sstream>
+
+#include "lmlab/analysis/expert_heatmap.h"
+#include "lmlab/common/error.h"
+#include "lmlab/common/files.h"
+#include "lmlab/model/moe/mask_moe.h"
+#include "lmlab/model/transformer.h"
+#include "lmlab/runlog/jsonl.h"
+#include "lmlab/train/autocast.h"
+#include "lmlab/train/evaluate.h"
+#include "lmlab/train/tasks/tasks.h"
+
+namespace lmlab::train {
+
+namespace {
+
+// Fills model.vocab_size from the data when it is 0; checks it covers the data otherwise.
+void resolve_vocab(Experiment& exp, const nlohmann::json& meta) {
+  int64_t data_vocab = meta.at("vocab_size").get<int64_t>();
+  if (exp.model.vocab_size == 0) exp.model.vocab_size = data_vocab;
+  if (exp.model.vocab_size < data_vocab)
+    throw UserError("model.vocab_size = " + std::to_string(exp.model.vocab_size) + " is smaller than the data's " +
+                    std::to_string(data_vocab) + " (" + exp.data.dir + "/meta.json)");
+}
+
+class LmTask : public Task {
+ public:
+  void setup(TaskEnv& env) override {
+    Experiment& exp = env.exp;
+    nlohmann::json meta = data::read_data_meta(exp.data.dir);
+    resolve_vocab(exp, meta);
+    train_shard_ = std::make_unique<data::TokenShard>(exp.data.dir + "/" + meta["train"].value("file", "train.bin"));
+    val_shard_ = std::make_unique<data::TokenShard>(exp.data.dir + "/" + meta["val"].value("file", "val.bin"));
+    source_ = std::make_unique<data::WindowSource>(*train_shard_, exp.data.seq_len, exp.train.batch_size,
+                                                   static_cast<uint64_t>(exp.run.seed), env.rank, env.world_size);
+    // Checkpoints carry the data's tokenizer (when it has one) so generation needs nothing else.
+    tokenizer_ = exp.data.dir + "/" + meta.value("tokenizer", std::string("tokenizer.json"));
+    if (!file_exists(tokenizer_)) tokenizer_.clear();
+    torch::manual_seed(static_cast<uint64_t>(exp.run.seed));  // identical initial weights on every rank
+    model_ = model::Transformer(exp.model);
+    // MaskMoE splits frequent from infrequent tokens by their count in the training data.
+    if (exp.model.ffn.type == "mask_moe")
+      model::moe::set_token_frequencies(*model_, torch::tensor(data::count_token_ids(*train_shard_, exp.model.vocab_size)));
+    loss_cfg_ = exp.train.loss;
+    seq_len_ = exp.data.seq_len;
+    eval_windows_ = exp.eval.windows;
+    eval_batch_ = exp.train.batch_size;
+  }
+
+  torch::nn::Module& module() override { return *model_; }
+  data::BatchSource& train_source() override { return *source_; }
+  std::string unit() const override { return "tokens"; }
+  int64_t units_per_batch(const data::NamedBatch& b) const override { return b.at("x").numel(); }
+  double train_flops_per_unit() const override { return model_->train_flops_per_token(seq_len_); }
+  std::string tokenizer_path() const override { return tokenizer_; }
+
+  LossOutput loss(const data::NamedBatch& batch) override {
+    const torch::Tensor& x = batch.at("x");  // (B, T)
+    const torch::Tensor& y = batch.at("y");  // (B, T)
+    torch::Tensor logits;
+    {
+      Autocast ac(bf16_);
+      logits = model_->forward(x);  // (B, T, V)
+    }
+    LossOutput out;
+    out.report = lm_loss(loss_cfg_, logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32), y.reshape({-1}), rank_mean_);
+    out.loss = out.report;
+    torch::Tensor aux = model_->aux_loss();
+    if (aux.defined()) {
+      out.loss = out.loss + aux;
+      out.extras["aux_loss"] = aux.detach();
+    }
+    return out;
+  }
+
+  nlohmann::json evaluate(TaskEnv& env) override {
+    last_eval_ = evaluate_windows(
+        *val_shard_, seq_len_, eval_windows_, env.rank, env.world_size, eval_batch_, env.device,
+        [&](const torch::Tensor& x) {
+          Autocast ac(env.bf16);
+          return model_->forward(x);
+        },
+        env.all_reduce_sum);
+    return {{"val_loss", last_eval_.loss}};
+  }
+
+  void on_start(TaskEnv& env) override {
+    bf16_ = env.bf16;
+    rank_mean_ = env.rank_mean;
+    if (!env.main) return;
+    position_path_ = env.run_dir + "/position_loss.jsonl";
+    if (env.resume)
+      runlog::truncate_jsonl(position_path_, env.start_step);  // a resumed run redoes the rest
+    else
+      write_file_atomic(position_path_, "");
+  }
+
+  void on_eval(TaskEnv& env, int64_t step, int64_t tokens, const nlohmann::json&) override {
+    if (!env.main) return;
+    runlog::append_jsonl(position_path_, {{"step", step}, {"tokens", tokens}, {"loss", last_eval_.loss},
+                                          {"position_loss", last_eval_.position_loss}});
+  }
+
+  nlohmann::json log_extras() override {
+    nlohmann::json stats = model_->ffn_stats();
+    return stats.empty() ? nlohmann::json::object() : nlohmann::json{{"ffn", stats}};
+  }
+
+  // MoE runs: per-layer expert load of the last forward (the final validation pass) as a heatmap.
+  void on_end(TaskEnv& env, int64_t step) override {
+    nlohmann::json stats = model_->ffn_stats();
+    if (!env.main || stats.empty()) return;
+    analysis::ExpertLoad load = analysis::expert_load_from_stats(stats);
+    if (load.layers.empty()) return;
+    make_dirs(env.run_dir + "/plots");
+    analysis::write_expert_heatmap(load, env.run_dir + "/plots/expert_load.png",
+                                   "expert load, validation at step " + std::to_string(step));
+  }
+
+  std::string describe() override {
+    std::ostringstream out;
+    out << "total_params " << model_->total_params() << "\n"
+        << "active_params " << model_->active_params() << "\n"
+        << "train_flops_per_token " << model_->train_flops_per_token(seq_len_) << "  (seq_len " << seq_len_ << ")\n";
+    return out.str();
+  }
+
+ private:
+  std::unique_ptr<data::TokenShard> train_shard_, val_shard_;
+  std::unique_ptr<data::WindowSource> source_;
+  model::Transformer model_{nullptr};
+  LossConfig loss_cfg_;
+  RankMean rank_mean_;
+  bool bf16_ = false;
+  int64_t seq_len_ = 0, eval_windows_ = 0, eval_batch_ = 0;
+  std::string tokenizer_, position_path_;
+  EvalResult last_eval_;
+};
+
+}  // namespace
+
+void register_lm_task(TaskRegistry& r) {
+  r.add("lm", "causal language model on token windows (decoder; CE/MiLe/focal + MoE aux losses)",
+        [] { return std::make_unique<LmTask>(); });
+}
+
+}  // namespace lmlab::train

@@ -1,0 +1,9 @@
+// Every built-in task, registered once (explicit calls: static initialisers in a static
+// library would be dropped by the linker).
+#include "lmlab/train/tasks/tasks.h"
+
+namespace lmlab::train {
+
+void register_builtin_tasks(TaskRegistry& r) { register_lm_task(r); }
+
+}  // namespace lmlab::train
