@@ -1,10 +1,12 @@
-// Causal self-attention (see attention.h).
+// Self-attention and its registry (see attention.h).
 #include "lmlab/model/attention.h"
 
 #include <torch/version.h>
 
 #include <cmath>
 #include <limits>
+
+#include "lmlab/common/error.h"
 
 #ifndef TORCH_VERSION_MAJOR
 #error "TORCH_VERSION_MAJOR is not defined: the SDPA branch below would silently never be taken"
@@ -44,41 +46,153 @@ torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, c
 #endif
 }
 
-AttentionImpl::AttentionImpl(const ModelConfig& cfg)
-    : n_head_(cfg.n_head), n_kv_head_(cfg.kv_heads()), head_dim_(cfg.head_dim()), dropout_(cfg.dropout) {
-  auto linear = [&](int64_t in, int64_t out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(cfg.bias)); };
-  wq = register_module("wq", linear(cfg.d_model, n_head_ * head_dim_));
-  wk = register_module("wk", linear(cfg.d_model, n_kv_head_ * head_dim_));
-  wv = register_module("wv", linear(cfg.d_model, n_kv_head_ * head_dim_));
-  wo = register_module("wo", linear(n_head_ * head_dim_, cfg.d_model));
+// The mask of the general path, additive, broadcasting to (B, H, Tq, Tk): key_bias (B, 1, 1, Tk),
+// -inf at padded keys, -inf after the query when causal; undefined when there is none.
+static torch::Tensor additive_mask(const AttentionIn& in, int64_t Tq, int64_t Tk, bool causal,
+                                   torch::ScalarType dtype) {
+  const double neg_inf = -std::numeric_limits<double>::infinity();
+  auto opts = torch::TensorOptions().dtype(dtype).device(in.x.device());
+  int64_t B = in.x.size(0);
+  torch::Tensor m;
+  auto add = [&](const torch::Tensor& t) { m = m.defined() ? m + t : t; };
+  if (in.key_bias.defined()) {
+    TORCH_CHECK(in.key_bias.sizes() == torch::IntArrayRef({B, Tk}), "attention: key_bias must be (B, Tk)");
+    add(in.key_bias.to(dtype).view({B, 1, 1, Tk}));
+  }
+  if (in.pad_mask.defined()) {
+    TORCH_CHECK(in.pad_mask.sizes() == torch::IntArrayRef({B, Tk}), "attention: pad_mask must be (B, Tk)");
+    auto padded = in.pad_mask.to(torch::kBool).logical_not().view({B, 1, 1, Tk});
+    add(torch::zeros({B, 1, 1, Tk}, opts).masked_fill(padded, neg_inf));
+  }
+  if (causal) add(torch::zeros({Tq, Tk}, opts).masked_fill(causal_mask(Tq, Tk, in.x.device()).logical_not(), neg_inf));
+  return m;
 }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const RopeTables* rope, torch::Tensor* k_cache,
-                                     torch::Tensor* v_cache) {
-  int64_t B = x.size(0), T = x.size(1);
-  auto heads = [&](const torch::Tensor& t, int64_t h) { return t.view({B, T, h, head_dim_}).transpose(1, 2); };
-  auto q = heads(wq(x), n_head_);     // (B, H, T, D)
-  auto k = heads(wk(x), n_kv_head_);  // (B, Hkv, T, D)
-  auto v = heads(wv(x), n_kv_head_);
-  if (rope) {
-    q = apply_rope(q, *rope);
-    k = apply_rope(k, *rope);
+torch::Tensor attention_probs(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& mask) {
+  auto dtype = q.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+  auto att = (torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(-1)))).to(dtype);
+  if (mask.defined()) att = att + mask.to(dtype);
+  return torch::softmax(att, -1).to(q.scalar_type());  // (B, H, Tq, Tk)
+}
+
+AttentionOptions AttentionOptions::from(const ModelConfig& cfg) {
+  AttentionOptions o;
+  o.d_model = cfg.d_model;
+  o.n_head = cfg.n_head;
+  o.n_kv_head = cfg.n_kv_head;
+  o.bias = cfg.bias;
+  o.dropout = cfg.dropout;
+  o.causal = true;
+  return o;
+}
+
+MultiHeadAttentionImpl::MultiHeadAttentionImpl(const AttentionOptions& o) : o_(o) {
+  auto linear = [&](int64_t in, int64_t out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(o.bias)); };
+  int64_t D = o.head_dim();
+  wq = register_module("wq", linear(o.d_model, o.n_head * D));
+  wk = register_module("wk", linear(o.d_model, o.kv_heads() * D));
+  wv = register_module("wv", linear(o.d_model, o.kv_heads() * D));
+  wo = register_module("wo", linear(o.n_head * D, o.d_model));
+}
+
+void MultiHeadAttentionImpl::init_weights(double std, double out_std) {
+  torch::NoGradGuard no_grad;
+  for (auto* l : {&wq, &wk, &wv, &wo}) {
+    (*l)->weight.normal_(0.0, l == &wo ? out_std : std);
+    if ((*l)->bias.defined()) (*l)->bias.zero_();
   }
-  if (k_cache) {
-    if (k_cache->defined()) {
-      k = torch::cat({*k_cache, k}, 2);
-      v = torch::cat({*v_cache, v}, 2);
-    }
-    *k_cache = k;
-    *v_cache = v;
+}
+
+double MultiHeadAttentionImpl::flops_per_token(int64_t Tk) const {
+  double macs = static_cast<double>(wq->weight.numel() + wk->weight.numel() + wv->weight.numel() + wo->weight.numel());
+  return 2.0 * macs + 4.0 * static_cast<double>(Tk * o_.n_head * o_.head_dim());
+}
+
+// y = att V with att = in.probs (reuse), or causal_attention (the fast path: nothing special
+// asked), or SDPA with the additive mask (libtorch >= 2, probabilities not asked), or the
+// explicit softmax. q, k, v: (B, H, Tq|Tk, D) -> (B, H, Tq, D).
+torch::Tensor MultiHeadAttentionImpl::mix(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                          const AttentionIn& in, AttentionOut& out) {
+  double p = is_training() ? o_.dropout : 0.0;
+  auto dropped = [&](const torch::Tensor& att) { return p > 0 ? torch::dropout(att, p, /*train=*/true) : att; };
+  if (in.probs.defined()) return torch::matmul(dropped(in.probs.to(v.scalar_type())), v);
+  bool plain = !in.pad_mask.defined() && !in.key_bias.defined() && !in.want_probs;
+  if (plain && o_.causal) return causal_attention(q, k, v, p);
+  int64_t Tq = q.size(2), Tk = k.size(2);
+#if TORCH_VERSION_MAJOR >= 2
+  if (!in.want_probs) {
+    auto mask = additive_mask(in, Tq, Tk, o_.causal, q.scalar_type());
+    if (!mask.defined()) return at::scaled_dot_product_attention(q, k, v, {}, p, /*is_causal=*/false);
+    return at::scaled_dot_product_attention(q, k, v, mask, p, /*is_causal=*/false);
   }
-  if (n_kv_head_ != n_head_) {  // each key/value head serves n_head / n_kv_head query heads
-    k = k.repeat_interleave(n_head_ / n_kv_head_, 1);
-    v = v.repeat_interleave(n_head_ / n_kv_head_, 1);
+#endif
+  auto dtype = q.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+  auto probs = attention_probs(q, k, additive_mask(in, Tq, Tk, o_.causal, dtype));  // (B, H, Tq, Tk)
+  if (in.want_probs) out.probs = probs;
+  return torch::matmul(dropped(probs), v);
+}
+
+AttentionOut MultiHeadAttentionImpl::forward(const AttentionIn& in) {
+  const auto& x = in.x;  // (B, T, C)
+  int64_t B = x.size(0), T = x.size(1), H = o_.n_head, Hkv = o_.kv_heads(), D = o_.head_dim();
+  bool reuse = in.probs.defined();
+  TORCH_CHECK(!(reuse && in.want_key_mean), "attention: a reusing layer computes no keys to average");
+  auto heads = [&](const torch::Tensor& t, int64_t h) { return t.view({B, T, h, D}).transpose(1, 2); };
+  torch::Tensor q, k;
+  if (!reuse) {
+    q = heads(wq(x), H);    // (B, H, T, D)
+    k = heads(wk(x), Hkv);  // (B, Hkv, T, D)
   }
-  auto y = causal_attention(q, k, v, is_training() ? dropout_ : 0.0);  // (B, H, T, D)
-  y = y.transpose(1, 2).contiguous().view({B, T, n_head_ * head_dim_});
-  return wo(y);
+  auto v = heads(wv(x), Hkv);
+  if (in.rope && !reuse) {
+    q = apply_rope(q, *in.rope);
+    k = apply_rope(k, *in.rope);
+  }
+  auto append = [](torch::Tensor* cache, torch::Tensor& t) {
+    if (!cache || !t.defined()) return;
+    if (cache->defined()) t = torch::cat({*cache, t}, 2);
+    *cache = t;
+  };
+  append(in.k_cache, k);
+  append(in.v_cache, v);
+  AttentionOut out;
+  if (in.want_key_mean) out.key_mean = k.mean(1);  // (B, Tk, D)
+  if (Hkv != H) {  // each key/value head serves H / Hkv query heads
+    if (k.defined()) k = k.repeat_interleave(H / Hkv, 1);
+    v = v.repeat_interleave(H / Hkv, 1);
+  }
+  auto y = mix(q, k, v, in, out);  // (B, H, T, D)
+  out.y = wo(y.transpose(1, 2).contiguous().view({B, T, H * D}));
+  return out;
+}
+
+AttentionRegistry& AttentionRegistry::instance() {
+  static AttentionRegistry registry = [] {
+    AttentionRegistry r;
+    r.add("mha", [](const AttentionOptions& o) { return std::make_shared<MultiHeadAttentionImpl>(o); });
+    return r;
+  }();
+  return registry;
+}
+
+void AttentionRegistry::add(const std::string& name, AttentionFactory factory) {
+  if (!factories_.emplace(name, std::move(factory)).second)
+    throw std::logic_error("attention type '" + name + "' registered twice");
+}
+
+std::shared_ptr<AttentionBlockImpl> AttentionRegistry::make(const std::string& name, const AttentionOptions& o) const {
+  auto it = factories_.find(name);
+  if (it == factories_.end())
+    throw UserError("model.attention: unknown attention type '" + name + "'" + did_you_mean(name, names()));
+  return it->second(o);
+}
+
+std::vector<std::string> AttentionRegistry::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, factory] : factories_) out.push_back(name);
+  return out;
 }
 
 }  // namespace lmlab::model
+
+std::vector<std::string> lmlab::attention_type_names() { return model::AttentionRegistry::instance().names(); }

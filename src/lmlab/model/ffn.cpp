@@ -51,3 +51,5 @@ torch::Tensor near_zero_share(const torch::Tensor& activations, double eps) {
 }
 
 }  // namespace lmlab::model
+
+std::vector<std::string> lmlab::ffn_type_names() { return model::FfnRegistry::instance().names(); }

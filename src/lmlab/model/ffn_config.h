@@ -1,12 +1,14 @@
 // [model.ffn] config section: which feed-forward block every (or every selected) layer uses.
 // The MoE family (issue #5, src/lmlab/model/moe/, docs/moe.md) adds its keys here; each key's
-// help says which types read it. Types: dense | moe | hash_moe | topp_moe | mask_moe |
-// cartesian_moe | dsmoe | finedeep.
+// help says which types read it. The types are FfnRegistry's names (ffn_type_names()).
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace lmlab {
+
+std::vector<std::string> ffn_type_names();  // model/ffn.cpp: FfnRegistry::instance().names()
 
 struct FfnConfig {
   std::string type = "dense";
@@ -46,10 +48,11 @@ struct FfnConfig {
 
   template <class V>
   void visit(V& v) {
-    v.field("type", type, "feed-forward block, by registry name (see lmlab/model/ffn.h, docs/moe.md)");
+    v.field("type", type, "feed-forward block of the decoder, by registry name (see lmlab/model/ffn.h, docs/moe.md)",
+            ffn_type_names());
     v.field("hidden", hidden,
-            "hidden width of the dense FFN; 0 = 4*d_model (GPT-2) or the LLaMA 8/3*d_model rounded to 64. "
-            "dsmoe/finedeep: width of the dense FFN they partition");
+            "hidden width of the dense FFN; 0 = 4*d_model (GPT-2, encoder, ViT) or the LLaMA 8/3*d_model rounded "
+            "to 64. dsmoe/finedeep: width of the dense FFN they partition");
     v.field("n_experts", n_experts, "routed experts per MoE layer (per sub-layer for cartesian_moe) "
                                     "[moe, hash_moe, topp_moe, mask_moe, cartesian_moe]");
     v.field("top_k", top_k, "experts per token (Switch 1, GShard 2; per sub-layer for cartesian_moe); "

@@ -12,21 +12,37 @@ int64_t default_ffn_hidden(const ModelConfig& cfg) {
   return (h + 63) / 64 * 64;
 }
 
-DenseFfnImpl::DenseFfnImpl(const ModelConfig& cfg, int64_t hidden)
-    : swiglu_(cfg.arch == "llama"), near_zero_eps_(cfg.ffn.near_zero_eps) {
-  auto linear = [&](int64_t in, int64_t out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(cfg.bias)); };
-  w1 = register_module("w1", linear(cfg.d_model, hidden));
-  w2 = register_module("w2", linear(hidden, cfg.d_model));
-  init_linear(w1, cfg.init_std);
-  init_linear(w2, residual_init_std(cfg));
-  if (swiglu_) {
-    w3 = register_module("w3", linear(cfg.d_model, hidden));
-    init_linear(w3, cfg.init_std);
+DenseFfnOptions DenseFfnOptions::from(const ModelConfig& cfg) {
+  DenseFfnOptions o;
+  o.d_model = cfg.d_model;
+  o.hidden = default_ffn_hidden(cfg);
+  o.activation = cfg.arch == "llama" ? Activation::SwiGlu : Activation::GeluTanh;
+  o.bias = cfg.bias;
+  o.init_std = cfg.init_std;
+  o.out_init_std = residual_init_std(cfg);
+  o.near_zero_eps = cfg.ffn.near_zero_eps;
+  return o;
+}
+
+DenseFfnImpl::DenseFfnImpl(const DenseFfnOptions& o) : activation_(o.activation), near_zero_eps_(o.near_zero_eps) {
+  auto linear = [&](int64_t in, int64_t out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(o.bias)); };
+  w1 = register_module("w1", linear(o.d_model, o.hidden));
+  w2 = register_module("w2", linear(o.hidden, o.d_model));
+  init_linear(w1, o.init_std);
+  init_linear(w2, o.out_init_std);
+  if (activation_ == Activation::SwiGlu) {
+    w3 = register_module("w3", linear(o.d_model, o.hidden));
+    init_linear(w3, o.init_std);
   }
 }
 
 torch::Tensor DenseFfnImpl::forward(const torch::Tensor& x, const FfnContext&) {
-  torch::Tensor h = swiglu_ ? torch::silu(w1(x)) * w3(x) : torch::gelu(w1(x), "tanh");  // (B, T, hidden)
+  torch::Tensor h;  // (B, T, hidden)
+  switch (activation_) {
+    case Activation::SwiGlu: h = torch::silu(w1(x)) * w3(x); break;
+    case Activation::GeluTanh: h = torch::gelu(w1(x), "tanh"); break;
+    case Activation::Gelu: h = torch::gelu(w1(x)); break;
+  }
   stats_.clear();
   if (!is_training()) stats_.set("near_zero_share", near_zero_share(h, near_zero_eps_));
   return w2(h);
@@ -34,13 +50,13 @@ torch::Tensor DenseFfnImpl::forward(const torch::Tensor& x, const FfnContext&) {
 
 double DenseFfnImpl::flops_per_token() const {
   double macs = static_cast<double>(w1->weight.numel() + w2->weight.numel());
-  if (swiglu_) macs += static_cast<double>(w3->weight.numel());
+  if (w3) macs += static_cast<double>(w3->weight.numel());
   return 2.0 * macs;
 }
 
 void register_dense_ffns(FfnRegistry& r) {
   r.add("dense", [](const ModelConfig& cfg, int64_t) {
-    return std::make_shared<DenseFfnImpl>(cfg, default_ffn_hidden(cfg));
+    return std::make_shared<DenseFfnImpl>(DenseFfnOptions::from(cfg));
   });
 }
 

@@ -3,9 +3,16 @@
 
 namespace lmlab::model {
 
-NormImpl::NormImpl(int64_t dim, const ModelConfig& cfg) : rms_(cfg.arch == "llama"), eps_(cfg.norm_eps) {
-  weight_ = register_parameter("weight", torch::ones({dim}));
-  if (!rms_ && cfg.bias) bias_ = register_parameter("bias", torch::zeros({dim}));
+NormOptions NormOptions::from(int64_t dim, const ModelConfig& cfg) {
+  bool rms = cfg.arch == "llama";
+  return {dim, rms, cfg.norm_eps, !rms && cfg.bias};
+}
+
+NormOptions NormOptions::layer_norm(int64_t dim, double eps) { return {dim, false, eps, true}; }
+
+NormImpl::NormImpl(const NormOptions& o) : rms_(o.rms), eps_(o.eps) {
+  weight_ = register_parameter("weight", torch::ones({o.dim}));
+  if (!rms_ && o.bias) bias_ = register_parameter("bias", torch::zeros({o.dim}));
 }
 
 torch::Tensor NormImpl::forward(const torch::Tensor& x) {

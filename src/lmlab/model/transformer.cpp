@@ -1,54 +1,20 @@
-// The decoder-only transformer (see transformer.h and docs/model.md). Pre-norm blocks:
-//   h   = x + Attention(Norm(x))
+// The decoder-only transformer (see transformer.h and docs/model.md). Pre-norm blocks (block.h):
+//   h   = x + Attention(Norm(x))  (attention from the registry: [model] attention)
 //   out = h + FFN(Norm(h))        (FFN built by the registry from [model.ffn] type)
 // then a final Norm and the output head (the token embedding itself when tied).
 #include "lmlab/model/transformer.h"
 
 #include "lmlab/common/error.h"
-#include "lmlab/model/attention.h"
-#include "lmlab/model/ffn.h"
 #include "lmlab/model/init.h"
-#include "lmlab/model/norm.h"
 
 namespace lmlab::model {
 
 namespace {
 
-class BlockImpl : public torch::nn::Module {
- public:
-  BlockImpl(const ModelConfig& cfg, int64_t layer) : layer_(layer), dropout_(cfg.dropout) {
-    attn_norm = register_module("attn_norm", Norm(cfg.d_model, cfg));
-    attn = register_module("attn", Attention(cfg));
-    ffn_norm = register_module("ffn_norm", Norm(cfg.d_model, cfg));
-    ffn = register_module("ffn", FfnRegistry::instance().make(cfg.ffn.type, cfg, layer));
-  }
-
-  // x: (B, T, C) -> (B, T, C)
-  torch::Tensor forward(const torch::Tensor& x, const RopeTables* rope, FfnContext ctx, KVCache* cache) {
-    torch::Tensor* k = cache ? &cache->k[layer_] : nullptr;
-    torch::Tensor* v = cache ? &cache->v[layer_] : nullptr;
-    auto h = x + residual_dropout(attn(attn_norm(x), rope, k, v));
-    ctx.layer = layer_;
-    ctx.residual = h;
-    return h + residual_dropout(ffn->forward(ffn_norm(h), ctx));
-  }
-
-  Norm attn_norm{nullptr}, ffn_norm{nullptr};
-  Attention attn{nullptr};
-  std::shared_ptr<FfnBlockImpl> ffn;
-
- private:
-  torch::Tensor residual_dropout(const torch::Tensor& t) {
-    return dropout_ > 0 && is_training() ? torch::dropout(t, dropout_, true) : t;
-  }
-
-  int64_t layer_;
-  double dropout_;
-};
-TORCH_MODULE(Block);
-
 void validate(const ModelConfig& c) {
   auto fail = [](const std::string& problem) { throw UserError("[model] " + problem); };
+  if (c.family != "decoder")
+    fail("family \"" + c.family + "\" is not a decoder: build it with model::make_backbone (model/backbone.h)");
   if (c.arch != "llama" && c.arch != "gpt2") fail("arch must be \"llama\" or \"gpt2\", not \"" + c.arch + "\"");
   if (c.vocab_size <= 0) fail("vocab_size must be > 0 (0 is only allowed when the trainer fills it in)");
   if (c.n_layer <= 0 || c.n_head <= 0 || c.d_model <= 0 || c.max_seq_len <= 0)
@@ -81,17 +47,20 @@ TransformerImpl::TransformerImpl(const ModelConfig& cfg) : cfg_(cfg), layers_(st
     m.pos_emb = register_module("pos_emb", torch::nn::Embedding(cfg.max_seq_len, cfg.d_model));
     m.pos_emb->weight.normal_(0.0, cfg.init_std);
   }
+  BlockOptions bo;
+  bo.attention = cfg.attention;
+  bo.attn = AttentionOptions::from(cfg);
+  bo.norm = NormOptions::from(cfg.d_model, cfg);
+  bo.dropout = cfg.dropout;
+  bo.init_std = cfg.init_std;
+  bo.out_init_std = residual_init_std(cfg);
   auto blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t l = 0; l < cfg.n_layer; ++l) {
-    Block b(cfg, l);
-    init_linear(b->attn->wq, cfg.init_std);
-    init_linear(b->attn->wk, cfg.init_std);
-    init_linear(b->attn->wv, cfg.init_std);
-    init_linear(b->attn->wo, residual_init_std(cfg));
+    Block b(bo, l, [&] { return FfnRegistry::instance().make(cfg.ffn.type, cfg, l); });
     blocks->push_back(b);
     m.blocks.push_back(b);
   }
-  m.norm = register_module("norm", Norm(cfg.d_model, cfg));
+  m.norm = register_module("norm", Norm(NormOptions::from(cfg.d_model, cfg)));
   if (!cfg.tie_embeddings) {
     m.lm_head = register_module("lm_head", torch::nn::Linear(torch::nn::LinearOptions(cfg.d_model, cfg.vocab_size).bias(false)));
     init_linear(m.lm_head, cfg.init_std);
@@ -119,8 +88,11 @@ torch::Tensor TransformerImpl::forward_impl(const torch::Tensor& idx, KVCache* c
   }
   if (cfg_.dropout > 0 && is_training()) x = torch::dropout(x, cfg_.dropout, true);
 
-  FfnContext ctx{idx, 0};
-  for (auto& block : m.blocks) x = block->forward(x, cfg_.arch == "llama" ? &rope : nullptr, ctx, cache);
+  BlockContext ctx;
+  ctx.rope = cfg_.arch == "llama" ? &rope : nullptr;
+  ctx.cache = cache;
+  ctx.token_ids = idx;
+  for (auto& block : m.blocks) x = block->forward(x, ctx);
   x = m.norm(x);
   return cfg_.tie_embeddings ? torch::nn::functional::linear(x, m.tok_emb->weight) : m.lm_head(x);  // (B, T, V)
 }
@@ -172,13 +144,7 @@ int64_t TransformerImpl::active_params() const {
 
 double TransformerImpl::train_flops_per_token(int64_t T) const {
   double forward = 2.0 * static_cast<double>(cfg_.vocab_size * cfg_.d_model);  // output head
-  for (const auto& block : layers_->blocks) {
-    const auto& a = block->attn;
-    double attn_macs = static_cast<double>(a->wq->weight.numel() + a->wk->weight.numel() +
-                                           a->wv->weight.numel() + a->wo->weight.numel());
-    forward += 2.0 * attn_macs + block->ffn->flops_per_token();
-    forward += 4.0 * static_cast<double>(T * cfg_.n_head * cfg_.head_dim());  // Q K^T and att V
-  }
+  for (const auto& block : layers_->blocks) forward += block->attn->flops_per_token(T) + block->ffn->flops_per_token();
   return 3.0 * forward;  // backward = 2 x forward
 }
 

@@ -8,15 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "lmlab/model/block.h"
 #include "lmlab/model/model_config.h"
 
 namespace lmlab::model {
-
-// Keys and values of every layer for incremental decoding (generation).
-struct KVCache {
-  std::vector<torch::Tensor> k, v;  // per layer: (B, n_kv_head, T_cached, head_dim)
-  int64_t length() const { return k.empty() || !k[0].defined() ? 0 : k[0].size(2); }
-};
 
 class TransformerImpl : public torch::nn::Module {
  public:

@@ -1,0 +1,50 @@
+// The transformer block (see block.h).
+#include "lmlab/model/block.h"
+
+namespace lmlab::model {
+
+BlockImpl::BlockImpl(const BlockOptions& o, int64_t layer, const FfnMaker& make_ffn)
+    : layer_(layer), dropout_(o.dropout), post_norm_(o.post_norm) {
+  attn_norm = register_module("attn_norm", Norm(o.norm));
+  attn = register_module("attn", AttentionRegistry::instance().make(o.attention, o.attn));
+  ffn_norm = register_module("ffn_norm", Norm(o.norm));
+  ffn = register_module("ffn", make_ffn());
+  attn->init_weights(o.init_std, o.out_init_std);
+}
+
+torch::Tensor BlockImpl::residual_dropout(const torch::Tensor& t) {
+  return dropout_ > 0 && is_training() ? torch::dropout(t, dropout_, true) : t;
+}
+
+// Attn(x) with this layer's slice of the context; leaves the cross-layer outputs in ctx.
+torch::Tensor BlockImpl::attend(const torch::Tensor& x, BlockContext& ctx) {
+  AttentionIn in{x, ctx.rope};
+  if (ctx.cache) {
+    in.k_cache = &ctx.cache->k[layer_];
+    in.v_cache = &ctx.cache->v[layer_];
+  }
+  in.pad_mask = ctx.pad_mask;
+  in.key_bias = ctx.key_bias;
+  if (ctx.reuse_probs) in.probs = ctx.probs;
+  in.want_probs = ctx.keep_probs && !ctx.reuse_probs;
+  in.want_key_mean = ctx.keep_key_mean;
+  auto out = attn->forward(in);
+  if (in.want_probs) ctx.probs = out.probs;
+  if (in.want_key_mean) ctx.key_mean = out.key_mean;
+  return out.y;
+}
+
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, BlockContext& ctx) {
+  ctx.layer = layer_;
+  FfnContext f{ctx.token_ids, layer_};
+  if (post_norm_) {
+    auto h = attn_norm(x + residual_dropout(attend(x, ctx)));  // (B, T, C)
+    f.residual = h;
+    return ffn_norm(h + residual_dropout(ffn->forward(h, f)));
+  }
+  auto h = x + residual_dropout(attend(attn_norm(x), ctx));  // (B, T, C)
+  f.residual = h;
+  return h + residual_dropout(ffn->forward(ffn_norm(h), f));
+}
+
+}  // namespace lmlab::model
