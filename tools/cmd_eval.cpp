@@ -18,8 +18,10 @@ namespace {
 
 // The command line's form of eval::EvalRunOptions: comma lists and output files.
 struct EvalOptions {
-  std::string checkpoints, tasks = "ppl,hellaswag,piqa,winogrande,arc_easy,arc_challenge,openbookqa,copa,boolq,lambada";
-  std::string data_dir, output, plot, samples;
+  std::string checkpoints, tasks = kDefaultTasks;
+  std::string data_dir, output, plot, samples, eval_files;
+  static constexpr const char* kDefaultTasks =
+      "ppl,hellaswag,piqa,winogrande,arc_easy,arc_challenge,openbookqa,copa,boolq,lambada";
   eval::EvalRunOptions run;
 };
 
@@ -34,6 +36,8 @@ std::vector<std::string> split_commas(const std::string& s) {
 void run_eval_command(EvalOptions& o) {
   o.run.checkpoints = split_commas(o.checkpoints);
   o.run.tasks = split_commas(o.tasks);
+  o.run.default_tasks = o.tasks == EvalOptions::kDefaultTasks;
+  o.run.eval_files = split_commas(o.eval_files);
   o.run.samples = !o.samples.empty();
   if (!o.data_dir.empty()) ::setenv("LMLAB_DATA", o.data_dir.c_str(), 1);
   const eval::EvalRun run = eval::run_eval(o.run);
@@ -53,11 +57,14 @@ void add_eval_command(CLI::App& app) {
   auto* sub = app.add_subcommand("eval", "Perplexity and zero-shot tasks on one or more checkpoints");
   sub->add_option("--checkpoint", o->checkpoints, "Checkpoint or run directories, comma-separated (compared in one table)")
       ->required();
-  sub->add_option("--tasks", o->tasks, "Comma-separated: ppl,val," + [] {
+  sub->add_option("--tasks", o->tasks, "Comma-separated: own (the checkpoint's training task's evaluation; the only "
+                                       "one for checkpoints of tasks other than lm), ppl, val, " + [] {
     std::string s;
     for (const std::string& t : eval::task_names()) s += (s.empty() ? "" : ",") + t;
     return s;
   }());
+  sub->add_option("--eval-files", o->eval_files,
+                  "own: comma-separated files to score instead of the checkpoint's data.eval_files");
   sub->add_option("--data", o->data_dir, "Shared data directory (default: $LMLAB_DATA or ../shared/data)");
   sub->add_option("--limit", o->run.limit,
                   "Score only the first N items of each task (ppl: the first N lines; val: the first N windows)")

@@ -38,7 +38,9 @@ void run_train(const TrainOptions& o) {
   }
   train::TrainResult r = train::run_training(exp, o.resume);
   if (!r.checkpoint.empty())
-    std::cout << "trained " << r.steps << " steps; validation loss " << r.val_loss << "\nrun: " << r.run_dir
+    std::cout << "trained " << r.steps << " steps; "
+              << (r.primary_metric == "val_loss" ? std::string("validation loss") : r.primary_metric) << " "
+              << r.val_loss << "\nrun: " << r.run_dir
               << "\ncheckpoint: " << r.checkpoint << "\n";
 }
 

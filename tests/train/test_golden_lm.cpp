@@ -6,54 +6,29 @@
 // One thread, so the arithmetic order is fixed. LMLAB_WRITE_GOLDEN=1 re-records the files.
 #include <gtest/gtest.h>
 
-#include <random>
-#include <sstream>
-
-#include "lmlab/data/shards.h"
 #include "testing.h"
+#include "train_test_util.h"
 
 using lmlab::test::TempDir;
 using nlohmann::json;
 
 namespace {
 
-std::vector<uint32_t> synthetic(size_t n, unsigned seed) {  // as test_trainer.cpp
-  std::mt19937 rng(seed);
-  std::vector<uint32_t> ids;
-  while (ids.size() < n) {
-    uint32_t a = rng() % 60;
-    for (uint32_t t : {a, (a + 1) % 60, (a + 2) % 60, (7 * a) % 60, 63u}) ids.push_back(t);
-  }
-  ids.resize(n);
-  return ids;
-}
-
 // The fields of metrics.jsonl and position_loss.jsonl that do not depend on timing.
 json run_record(const std::string& run_dir) {
   json out = {{"steps", json::array()}, {"evals", json::array()}};
-  auto lines = [](const std::string& path) {
-    std::vector<json> v;
-    std::istringstream in(lmlab::test::read_text(path));
-    std::string line;
-    while (std::getline(in, line))
-      if (!line.empty()) v.push_back(json::parse(line));
-    return v;
-  };
-  for (json j : lines(run_dir + "/metrics.jsonl")) {
+  for (json j : lmlab::test::read_jsonl(run_dir + "/metrics.jsonl")) {
     j.erase("tokens_per_s");
     j.erase("mfu");
     (j.contains("loss") ? out["steps"] : out["evals"]).push_back(j);
   }
-  out["position_loss"] = lines(run_dir + "/position_loss.jsonl");
+  out["position_loss"] = lmlab::test::read_jsonl(run_dir + "/position_loss.jsonl");
   return out;
 }
 
 void check_golden(const std::string& name, const std::string& model_keys) {
   TempDir dir;
-  lmlab::data::write_token_shard(dir.file("train.bin"), synthetic(20000, 1), 2);
-  lmlab::data::write_token_shard(dir.file("val.bin"), synthetic(2000, 2), 2);
-  lmlab::test::write_text(dir.file("meta.json"), R"({"vocab_size": 64, "eot_id": 63,
-    "train": {"file": "train.bin"}, "val": {"file": "val.bin"}})");
+  lmlab::test::write_synthetic_shards(dir);
   lmlab::test::write_text(dir.file("g.toml"), "[run]\nseed = 5\nout_dir = \"" + dir.file("run") + "\"\n[data]\ndir = \"" +
                                                    dir.path() + "\"\nseq_len = 16\n[model]\n" + model_keys +
                                                    "[train]\nsteps = 10\nlr = 1e-2\nwarmup_steps = 3\nbatch_size = 4\n"

@@ -17,32 +17,19 @@
 #include "lmlab/data/shards.h"
 #include "lmlab/model/safetensors.h"
 #include "testing.h"
+#include "train_test_util.h"
 
+using lmlab::test::read_jsonl;
 using lmlab::test::run_lmlab;
 using lmlab::test::TempDir;
 using nlohmann::json;
 
 namespace {
 
-// Learnable synthetic text: runs "a, a+1, a+2, 7a mod 60, <eot>" with random a.
-std::vector<uint32_t> synthetic(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::vector<uint32_t> ids;
-  while (ids.size() < n) {
-    uint32_t a = rng() % 60;
-    for (uint32_t t : {a, (a + 1) % 60, (a + 2) % 60, (7 * a) % 60, 63u}) ids.push_back(t);
-  }
-  ids.resize(n);
-  return ids;
-}
-
 struct Fixture {
   TempDir dir;
   Fixture() {
-    lmlab::data::write_token_shard(dir.file("train.bin"), synthetic(20000, 1), 2);
-    lmlab::data::write_token_shard(dir.file("val.bin"), synthetic(2000, 2), 2);
-    lmlab::test::write_text(dir.file("meta.json"), R"({"vocab_size": 64, "eot_id": 63,
-      "train": {"file": "train.bin"}, "val": {"file": "val.bin"}})");
+    lmlab::test::write_synthetic_shards(dir);
     lmlab::test::write_text(dir.file("tiny.toml"), "[run]\nseed = 3\n[data]\ndir = \"" + dir.path() +
                                                        "\"\nseq_len = 16\n[model]\nn_layer = 2\nn_head = 2\n"
                                                        "d_model = 32\nmax_seq_len = 16\n[train]\nsteps = 12\n"
@@ -67,15 +54,6 @@ lmlab::test::RunResult run_shell(const std::string& command) {
 }
 
 std::string exe() { return std::string("'") + LMLAB_EXE + "' "; }
-
-std::vector<json> read_jsonl(const std::string& path) {
-  std::vector<json> out;
-  std::istringstream in(lmlab::test::read_text(path));
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
-}
 
 // The training-step lines (those with a loss), without timing-dependent fields.
 std::vector<json> step_lines(const std::string& run_dir) {

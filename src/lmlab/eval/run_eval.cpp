@@ -17,6 +17,7 @@
 #include "lmlab/tokenizer/tokenizer.h"
 #include "lmlab/train/checkpoint.h"
 #include "lmlab/train/device.h"
+#include "lmlab/train/task_eval.h"
 
 namespace lmlab::eval {
 
@@ -29,6 +30,7 @@ void check_options(const EvalRunOptions& o) {
   std::vector<std::string> known = task_names();
   known.push_back("ppl");
   known.push_back("val");
+  known.push_back("own");
   for (const std::string& t : o.tasks)
     if (std::find(known.begin(), known.end(), t) == known.end())
       throw UserError("--tasks: unknown task '" + t + "'" + did_you_mean(t, known));
@@ -56,7 +58,7 @@ struct SharedInputs {
 SharedInputs read_shared_inputs(const EvalRunOptions& o) {
   SharedInputs in;
   for (const std::string& t : o.tasks) {
-    if (t == "val") continue;
+    if (t == "val" || t == "own") continue;
     if (t == "ppl") {
       in.ppl_path = o.ppl_file.empty() ? data_path("lm/wikitext-2/test.txt") : o.ppl_file;
       in.ppl_text = read_text_lines(in.ppl_path, o.limit);
@@ -103,11 +105,38 @@ std::pair<tokenizer::Tokenizer, uint32_t> load_tokenizer(const train::InferenceM
   return {std::move(tok), eot.value_or(0)};
 }
 
+// Task "own": the top-level numbers the task reports, then each file's as "<file>/<metric>".
+TaskResult own_task(const std::string& dir, const EvalRunOptions& o, const torch::Device& device, int64_t& step) {
+  train::TaskEvaluation e = train::evaluate_task_checkpoint(dir, device, o.overrides, o.eval_files);
+  step = e.step;
+  TaskResult r{"own (" + e.task + ")", 0, {}};
+  for (const auto& [k, v] : e.metrics.items())
+    if (v.is_number()) r.metrics[k] = v.get<double>();
+  const nlohmann::json files = e.metrics.value("files", nlohmann::json::object());
+  for (const auto& [file, m] : files.items()) {
+    r.n += m.value("records", int64_t{0});
+    for (const auto& [k, v] : m.items())
+      if (v.is_number() && k != "records") r.metrics[file + "/" + k] = v.get<double>();
+  }
+  return r;
+}
+
 CheckpointResults eval_checkpoint(const std::string& dir, const EvalRunOptions& o, const SharedInputs& in,
                                   const torch::Device& device, std::string& samples) {
+  const std::string trained_as = train::checkpoint_task(dir);
+  if (trained_as != "lm" || (o.tasks.size() == 1 && o.tasks[0] == "own")) {
+    if (trained_as != "lm" && !o.default_tasks)
+      for (const std::string& t : o.tasks)
+        if (t != "own")
+          throw_user_error(dir, "is a checkpoint of task '" + trained_as + "': only --tasks own evaluates it, not '" + t + "'");
+    CheckpointResults run{dir, 0, 0, {}};
+    run.tasks.push_back(own_task(dir, o, device, run.step));
+    return run;
+  }
   train::InferenceModel m = train::load_for_inference(dir, device, o.overrides);
   // Every task but "val" (already token ids) needs the checkpoint's tokenizer.
-  const bool text_tasks = std::any_of(o.tasks.begin(), o.tasks.end(), [](const std::string& t) { return t != "val"; });
+  const bool text_tasks =
+      std::any_of(o.tasks.begin(), o.tasks.end(), [](const std::string& t) { return t != "val" && t != "own"; });
   std::optional<std::pair<tokenizer::Tokenizer, uint32_t>> tok;
   if (text_tasks) tok = load_tokenizer(m);
   const uint32_t eot = tok ? tok->second : 0;
@@ -126,6 +155,8 @@ CheckpointResults eval_checkpoint(const std::string& dir, const EvalRunOptions& 
       run.tasks.push_back(text_perplexity(in.ppl_text, encode, eot, scorer));
     } else if (t == "val") {
       run.tasks.push_back(val_task(o, m, max_length, device));
+    } else if (t == "own") {
+      run.tasks.push_back(own_task(dir, o, device, run.step));
     } else {
       const TaskData& data = in.tasks[next_task++];
       std::vector<Loglikelihood> lls;
@@ -138,7 +169,12 @@ CheckpointResults eval_checkpoint(const std::string& dir, const EvalRunOptions& 
 
 }  // namespace
 
-EvalRun run_eval(const EvalRunOptions& o) {
+EvalRun run_eval(const EvalRunOptions& options) {
+  EvalRunOptions o = options;
+  // The default lm tasks are not even read when every checkpoint is of another task.
+  if (o.default_tasks && std::none_of(o.checkpoints.begin(), o.checkpoints.end(),
+                                      [](const std::string& d) { return train::checkpoint_task(d) == "lm"; }))
+    o.tasks = {"own"};
   check_options(o);
   const SharedInputs in = read_shared_inputs(o);
   const torch::Device device = train::pick_device(o.device);

@@ -13,7 +13,10 @@ namespace lmlab::eval {
 
 struct EvalRunOptions {
   std::vector<std::string> checkpoints;  // checkpoint or run directories, compared side by side
-  std::vector<std::string> tasks;        // "ppl", "val" and any of task_names()
+  std::vector<std::string> tasks;        // "ppl", "val", "own" and any of task_names()
+  bool default_tasks = false;            // tasks is the command's default list: a checkpoint of
+                                         // another training task than lm then runs "own" only
+  std::vector<std::string> eval_files;   // "own": files to score instead of data.eval_files
   std::string ppl_file;                  // text for "ppl" ("" = WikiText-2 test in the shared data)
   std::string val_data;                  // token-shard directory for "val" ("" = each checkpoint's data.dir)
   std::string device = "auto";           // train::pick_device choice: auto, cpu or cuda
@@ -30,6 +33,9 @@ struct EvalRun {
   std::string samples;                  // samples_jsonl of every multiple-choice task, when asked
 };
 
+// Task "own": the checkpoint's training task evaluates it (train/task_eval.h): every task's
+// checkpoint (lm, sft, mlm, classify, ...) loads here. Checkpoints of tasks other than lm run
+// "own" only.
 // Task data comes from data_path("eval") (set $LMLAB_DATA to move it). UserError for no
 // checkpoint or task, an unknown task (with the closest), samples with several checkpoints, an
 // unreadable checkpoint or task file, and a device that is not there.

@@ -302,9 +302,15 @@ TrainResult run_engine(Task& task, Experiment exp, bool resume) {
   Distributed dist(ranks, device, tc.dist_timeout_s);
   if (tc.precision == "bf16" && !device.is_cuda())
     throw UserError("train.precision = \"bf16\" needs CUDA (bf16 autocast on the CPU is not supported); use \"auto\"");
-  TaskEnv env{exp, device, dist.rank(), dist.world_size(), dist.is_main(), device.is_cuda() && tc.precision != "fp32",
-              resume, 0, exp.run.out_dir, [&](const torch::Tensor& t) { return dist.mean(t); },
-              [&](std::vector<torch::Tensor>& t) { dist.all_reduce_sum(t); }};
+  TaskEnv env(exp, device);
+  env.rank = dist.rank();
+  env.world_size = dist.world_size();
+  env.main = dist.is_main();
+  env.bf16 = device.is_cuda() && tc.precision != "fp32";
+  env.resume = resume;
+  env.run_dir = exp.run.out_dir;
+  env.rank_mean = [&](const torch::Tensor& t) { return dist.mean(t); };
+  env.all_reduce_sum = [&](std::vector<torch::Tensor>& t) { dist.all_reduce_sum(t); };
   task.setup(env);
   Engine engine(task, exp, resume, dist, env);
   return engine.run();

@@ -8,11 +8,6 @@
 
 namespace lmlab::train {
 
-TaskEnv local_task_env(Experiment& exp, const torch::Device& device) {
-  return TaskEnv{exp, device, 0, 1, true, false, false, 0, exp.run.out_dir,
-                 [](const torch::Tensor& t) { return t; }, [](std::vector<torch::Tensor>&) {}};
-}
-
 void Task::train_step(StepEnv& s) {
   for (int64_t micro = 0; micro < s.grad_accum(); ++micro) s.backward(loss(s.next_batch()));
   s.update();

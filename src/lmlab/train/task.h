@@ -29,21 +29,21 @@ namespace lmlab::train {
 
 // What a task is given to build itself and to evaluate; the same on every rank but `rank`.
 struct TaskEnv {
+  TaskEnv(Experiment& e, const torch::Device& d) : exp(e), device(d) {}
+
   Experiment& exp;  // the task fills what it resolves from the data (model.vocab_size, ...)
                     // before the engine writes config.toml
   torch::Device device;
   int64_t rank = 0, world_size = 1;
-  bool main = true;     // rank 0: the one that writes files and prints
-  bool bf16 = false;    // forward passes run under bf16 autocast (train/autocast.h)
+  bool main = true;        // rank 0: the one that writes files and prints
+  bool training = true;    // false: evaluation only (`lmlab eval`), no training data is read
+  bool bf16 = false;       // forward passes run under bf16 autocast (train/autocast.h)
   bool resume = false;     // the engine restores a checkpoint after setup()
   int64_t start_step = 0;  // set before on_start(): the step a resumed run continues from
   std::string run_dir;
-  RankMean rank_mean;                                              // mean of a scalar over ranks
-  std::function<void(std::vector<torch::Tensor>&)> all_reduce_sum;  // sum over ranks in place
+  RankMean rank_mean = [](const torch::Tensor& t) { return t; };               // mean of a scalar over ranks
+  std::function<void(std::vector<torch::Tensor>&)> all_reduce_sum = [](std::vector<torch::Tensor>&) {};  // in place
 };
-
-// One process, no data parallelism: what --print-params and `lmlab eval` hand a task.
-TaskEnv local_task_env(Experiment& exp, const torch::Device& device);
 
 struct LossOutput {
   torch::Tensor loss;    // scalar to backpropagate (auxiliary terms included)

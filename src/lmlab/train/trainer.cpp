@@ -14,7 +14,7 @@ TrainResult run_training(Experiment exp, bool resume) {
 
 std::string describe_model(Experiment exp) {
   std::unique_ptr<Task> task = TaskRegistry::instance().make(exp.run.task);
-  TaskEnv env = local_task_env(exp, torch::kCPU);
+  TaskEnv env(exp, torch::kCPU);
   task->setup(env);
   std::string out = task->describe();
   int64_t trainable = 0;

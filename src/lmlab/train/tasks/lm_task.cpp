@@ -16,6 +16,7 @@
 #include "lmlab/runlog/jsonl.h"
 #include "lmlab/train/autocast.h"
 #include "lmlab/train/evaluate.h"
+#include "lmlab/train/tasks/decoder_loss.h"
 #include "lmlab/train/tasks/tasks.h"
 
 namespace lmlab::train {
@@ -35,21 +36,28 @@ class LmTask : public Task {
  public:
   void setup(TaskEnv& env) override {
     Experiment& exp = env.exp;
+    if (exp.model.family != "decoder")
+      throw UserError("run.task = \"lm\" trains a decoder; [model] family is \"" + exp.model.family + "\"");
     nlohmann::json meta = data::read_data_meta(exp.data.dir);
     resolve_vocab(exp, meta);
-    train_shard_ = std::make_unique<data::TokenShard>(exp.data.dir + "/" + meta["train"].value("file", "train.bin"));
     val_shard_ = std::make_unique<data::TokenShard>(exp.data.dir + "/" + meta["val"].value("file", "val.bin"));
-    source_ = std::make_unique<data::WindowSource>(*train_shard_, exp.data.seq_len, exp.train.batch_size,
-                                                   static_cast<uint64_t>(exp.run.seed), env.rank, env.world_size);
+    if (env.training) {
+      train_shard_ = std::make_unique<data::TokenShard>(exp.data.dir + "/" + meta["train"].value("file", "train.bin"));
+      source_ = std::make_unique<data::WindowSource>(*train_shard_, exp.data.seq_len, exp.train.batch_size,
+                                                     static_cast<uint64_t>(exp.run.seed), env.rank, env.world_size);
+    }
     // Checkpoints carry the data's tokenizer (when it has one) so generation needs nothing else.
     tokenizer_ = exp.data.dir + "/" + meta.value("tokenizer", std::string("tokenizer.json"));
     if (!file_exists(tokenizer_)) tokenizer_.clear();
     torch::manual_seed(static_cast<uint64_t>(exp.run.seed));  // identical initial weights on every rank
     model_ = model::Transformer(exp.model);
-    // MaskMoE splits frequent from infrequent tokens by their count in the training data.
-    if (exp.model.ffn.type == "mask_moe")
+    // MaskMoE splits frequent from infrequent tokens by their count in the training data (a
+    // checkpoint brings its own routing mask, so evaluation needs no counts).
+    if (exp.model.ffn.type == "mask_moe" && env.training)
       model::moe::set_token_frequencies(*model_, torch::tensor(data::count_token_ids(*train_shard_, exp.model.vocab_size)));
     loss_cfg_ = exp.train.loss;
+    bf16_ = env.bf16;
+    rank_mean_ = env.rank_mean;
     seq_len_ = exp.data.seq_len;
     eval_windows_ = exp.eval.windows;
     eval_batch_ = exp.train.batch_size;
@@ -63,22 +71,7 @@ class LmTask : public Task {
   std::string tokenizer_path() const override { return tokenizer_; }
 
   LossOutput loss(const data::NamedBatch& batch) override {
-    const torch::Tensor& x = batch.at("x");  // (B, T)
-    const torch::Tensor& y = batch.at("y");  // (B, T)
-    torch::Tensor logits;
-    {
-      Autocast ac(bf16_);
-      logits = model_->forward(x);  // (B, T, V)
-    }
-    LossOutput out;
-    out.report = lm_loss(loss_cfg_, logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32), y.reshape({-1}), rank_mean_);
-    out.loss = out.report;
-    torch::Tensor aux = model_->aux_loss();
-    if (aux.defined()) {
-      out.loss = out.loss + aux;
-      out.extras["aux_loss"] = aux.detach();
-    }
-    return out;
+    return decoder_loss(model_, batch, loss_cfg_, rank_mean_, bf16_);
   }
 
   nlohmann::json evaluate(TaskEnv& env) override {
@@ -93,8 +86,6 @@ class LmTask : public Task {
   }
 
   void on_start(TaskEnv& env) override {
-    bf16_ = env.bf16;
-    rank_mean_ = env.rank_mean;
     if (!env.main) return;
     position_path_ = env.run_dir + "/position_loss.jsonl";
     if (env.resume)

@@ -14,24 +14,9 @@
 #include <vector>
 
 #include "lmlab/train/task_config.h"
-
-namespace lmlab::tokenizer {
-class Tokenizer;
-}
+#include "lmlab/train/tasks/encoder_inputs.h"
 
 namespace lmlab::train {
-
-// The ids an encoder adds after a tokenizer's V ids: [PAD] = V, [CLS] = V+1, [SEP] = V+2,
-// [MASK] = V+3; the encoder's vocabulary is V + 4.
-struct EncoderSpecials {
-  int64_t text_vocab = 0;
-  int64_t pad() const { return text_vocab; }
-  int64_t cls() const { return text_vocab + 1; }
-  int64_t sep() const { return text_vocab + 2; }
-  int64_t mask() const { return text_vocab + 3; }
-  int64_t vocab_size() const { return text_vocab + 4; }
-  bool is_special(int64_t id) const { return id >= text_vocab; }
-};
 
 // word_start[id]: the token's text begins with a space, newline or punctuation (byte-level BPE
 // marks word starts so), or it is a special token. Size tok.vocab_size().

@@ -4,6 +4,11 @@
 
 namespace lmlab::train {
 
-void register_builtin_tasks(TaskRegistry& r) { register_lm_task(r); }
+void register_builtin_tasks(TaskRegistry& r) {
+  register_lm_task(r);
+  register_sft_task(r);
+  register_mlm_task(r);
+  register_classify_task(r);
+}
 
 }  // namespace lmlab::train

@@ -6,6 +6,9 @@ namespace lmlab::train {
 
 void register_builtin_tasks(TaskRegistry& r);  // tasks/registry.cpp
 
-void register_lm_task(TaskRegistry& r);  // tasks/lm_task.cpp: causal LM on token windows
+void register_lm_task(TaskRegistry& r);        // lm_task.cpp: causal LM on token windows
+void register_sft_task(TaskRegistry& r);       // sft_task.cpp: decoder on instruction data
+void register_mlm_task(TaskRegistry& r);       // mlm_task.cpp: encoder masked-LM pre-training
+void register_classify_task(TaskRegistry& r);  // classify_task.cpp: text or image classification
 
 }  // namespace lmlab::train

@@ -1,0 +1,221 @@
+// Task "classify": a backbone of [model] family (encoder for text, vit or cnn for images) with
+// a classification head on its pooled features, trained with cross-entropy:
+//   logits = head(pooled(x)),  loss = CE(logits, label)
+//   [task.classify] mode: finetune    everything trains, head = Linear(d, n_classes)
+//                         linear_probe backbone frozen (and in eval mode), head = Linear(d, n)
+//                         frozen       backbone frozen (eval mode), head = Linear(d, d) GELU Linear(d, n)
+// Training records are data.train_files (one kind), each of data.eval_files is scored on its
+// own (accuracy, macro F1, confusion; binary sets also F1 of class 1 and AUROC).
+#include <filesystem>
+#include <sstream>
+
+#include "lmlab/common/error.h"
+#include "lmlab/model/backbone.h"
+#include "lmlab/train/autocast.h"
+#include "lmlab/train/tasks/class_metrics.h"
+#include "lmlab/train/tasks/labelled_set.h"
+#include "lmlab/train/tasks/tasks.h"
+
+namespace lmlab::train {
+
+namespace {
+
+class ClassifierImpl : public torch::nn::Module {
+ public:
+  ClassifierImpl(const ModelConfig& cfg, int64_t n_classes, bool mlp_head) {
+    backbone = register_module("backbone", model::make_backbone(cfg));
+    const int64_t d = backbone->feature_dim();
+    head = torch::nn::Sequential();
+    if (mlp_head) {
+      head->push_back(torch::nn::Linear(d, d));
+      head->push_back(torch::nn::GELU());
+    }
+    head->push_back(torch::nn::Linear(d, n_classes));
+    register_module("head", head);
+  }
+
+  torch::Tensor forward(const data::NamedBatch& b) {  // -> (B, n_classes)
+    model::BackboneInput in;
+    if (b.has("images")) in.images = b.at("images");
+    if (b.has("ids")) in.ids = b.at("ids");
+    if (b.has("pad_mask")) in.pad_mask = b.at("pad_mask");
+    return head->forward(backbone->pooled(in));
+  }
+
+  std::shared_ptr<model::BackboneImpl> backbone;
+  torch::nn::Sequential head{nullptr};
+};
+TORCH_MODULE(Classifier);
+
+class ClassifyTask : public Task {
+ public:
+  void setup(TaskEnv& env) override {
+    Experiment& exp = env.exp;
+    bf16_ = env.bf16;
+    const ClassifyConfig& cc = exp.task.classify;
+    if (exp.model.family == "decoder")
+      throw UserError("run.task = \"classify\" needs [model] family = \"encoder\", \"vit\" or \"cnn\"");
+    if (exp.data.train_files.empty() && env.training) throw UserError("data.train_files: classify needs training files");
+    if (exp.data.eval_files.empty()) throw UserError("data.eval_files: classify needs held-out files to score");
+    load_data(env);
+    resolve_classes(exp);
+    torch::manual_seed(static_cast<uint64_t>(exp.run.seed));
+    model_ = Classifier(exp.model, exp.task.classify.n_classes, cc.mode == "frozen");
+    frozen_backbone_ = cc.mode != "finetune";
+    batch_ = exp.train.batch_size;
+    if (env.training) {
+      const LabelledSet* train = &train_;
+      const EncoderSpecials sp = specials_;
+      source_ = std::make_unique<data::CollatedSource>(
+          data::RecordSampler(train_.size(), exp.train.batch_size, static_cast<uint64_t>(exp.run.seed), env.rank,
+                              env.world_size),
+          [train, sp](const std::vector<int64_t>& idx) { return train->batch(idx, sp); });
+    }
+  }
+
+  torch::nn::Module& module() override { return *model_; }
+  std::vector<std::string> frozen_patterns() const override {
+    return frozen_backbone_ ? std::vector<std::string>{"backbone.*"} : std::vector<std::string>{};
+  }
+  data::BatchSource& train_source() override { return *source_; }
+  std::string primary_metric() const override { return "acc"; }
+  std::string tokenizer_path() const override { return tokenizer_path_; }
+
+  double train_flops_per_unit() const override {
+    double head = 0;
+    for (const auto& p : model_->head->parameters()) head += static_cast<double>(p.numel());
+    return model_->backbone->train_flops_per_sample() + 6.0 * head;
+  }
+
+  LossOutput loss(const data::NamedBatch& batch) override {
+    if (frozen_backbone_) model_->backbone->eval();  // a feature extractor: no dropout, fixed norm statistics
+    torch::Tensor logits;
+    {
+      Autocast ac(bf16_);
+      logits = model_->forward(batch).to(torch::kFloat32);  // (B, C)
+    }
+    const torch::Tensor& y = batch.at("label");
+    LossOutput out;
+    out.loss = torch::nn::functional::cross_entropy(logits, y);
+    out.extras["acc"] = logits.argmax(1).eq(y).to(torch::kFloat32).mean().detach();
+    return out;
+  }
+
+  nlohmann::json evaluate(TaskEnv& env) override;
+
+
+  std::string describe() override {
+    std::ostringstream out;
+    int64_t total = 0;
+    for (const auto& p : model_->parameters()) total += p.numel();
+    out << "total_params " << total << "\n"
+        << "backbone_params " << model_->backbone->total_params() << "\n"
+        << "train_flops_per_sample " << train_flops_per_unit() << "\n";
+    return out.str();
+  }
+
+ private:
+  void load_data(TaskEnv& env);
+  void resolve_classes(Experiment& exp);
+
+  EncoderSpecials specials_;
+  std::unique_ptr<tokenizer::Tokenizer> tok_;
+  std::string tokenizer_path_;
+  LabelledSet train_;
+  std::vector<LabelledSet> eval_sets_;
+  std::unique_ptr<data::CollatedSource> source_;
+  Classifier model_{nullptr};
+  bool frozen_backbone_ = false, bf16_ = false;
+  int64_t batch_ = 1;
+};
+
+void ClassifyTask::load_data(TaskEnv& env) {
+  Experiment& exp = env.exp;
+  if (!exp.data.tokenizer.empty()) {
+    tokenizer_path_ = exp.data.tokenizer;
+    tok_ = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::load(tokenizer_path_));
+    specials_.text_vocab = tok_->vocab_size();
+    if (exp.model.family == "encoder") resolve_encoder_vocab(exp.model.vocab_size, specials_, tokenizer_path_);
+  }
+  const int64_t max_len = exp.data.seq_len;
+  if (env.training) {
+    std::vector<LabelledSet> sets;
+    for (const auto& f : exp.data.train_files) sets.push_back(load_labelled_set(f, tok_.get(), specials_, max_len));
+    train_ = concat_sets(std::move(sets));
+  }
+  for (const auto& f : exp.data.eval_files) eval_sets_.push_back(load_labelled_set(f, tok_.get(), specials_, max_len));
+  const LabelledSet& first = env.training ? train_ : eval_sets_[0];
+  if (first.is_text() != (exp.model.family == "encoder"))
+    throw_user_error(first.path, std::string("holds ") + (first.is_text() ? "text" : "images") +
+                                     " but [model] family is \"" + exp.model.family + "\"");
+  if (!first.is_text() && (first.images.size(1) != exp.model.image.channels || first.images.size(2) != exp.model.image.size ||
+                           first.images.size(3) != exp.model.image.size))
+    throw_user_error(first.path, "images are " + std::to_string(first.images.size(1)) + "x" +
+                                     std::to_string(first.images.size(2)) + "x" + std::to_string(first.images.size(3)) +
+                                     " (channels x height x width); [model.image] says " +
+                                     std::to_string(exp.model.image.channels) + "x" + std::to_string(exp.model.image.size) +
+                                     "x" + std::to_string(exp.model.image.size));
+}
+
+void ClassifyTask::resolve_classes(Experiment& exp) {
+  int64_t& n = exp.task.classify.n_classes;
+  if (n == 0 && !train_.labels.defined()) throw UserError("task.classify.n_classes: 0 needs the training files to count");
+  if (n == 0) n = 1 + train_.labels.max().item<int64_t>();
+  auto check = [n](const LabelledSet& s) {
+    const int64_t lo = s.labels.min().item<int64_t>(), hi = s.labels.max().item<int64_t>();
+    if (lo < 0 || hi >= n)
+      throw_user_error(s.path, "has label " + std::to_string(lo < 0 ? lo : hi) + " outside [0, " + std::to_string(n) +
+                                   ") (task.classify.n_classes)");
+  };
+  if (train_.labels.defined()) check(train_);
+  for (const auto& s : eval_sets_) check(s);
+}
+
+// Each rank scores the records k = rank (mod world) and writes their probabilities into a
+// zero (N, C) tensor, so summing over ranks gives every rank the whole set.
+nlohmann::json ClassifyTask::evaluate(TaskEnv& env) {
+  torch::NoGradGuard no_grad;
+  nlohmann::json per_file = nlohmann::json::object();
+  double loss_sum = 0, correct = 0, records = 0;
+  for (size_t f = 0; f < eval_sets_.size(); ++f) {
+    const LabelledSet& set = eval_sets_[f];
+    const int64_t N = set.size(), C = model_->head->children().back()->as<torch::nn::Linear>()->weight.size(0);
+    torch::Tensor probs = torch::zeros({N, C}, torch::TensorOptions().dtype(torch::kFloat64).device(env.device));
+    torch::Tensor nll = torch::zeros({1}, probs.options());
+    std::vector<int64_t> mine;
+    for (int64_t k = env.rank; k < N; k += env.world_size) mine.push_back(k);
+    for (size_t b = 0; b < mine.size(); b += static_cast<size_t>(batch_)) {
+      std::vector<int64_t> idx(mine.begin() + b, mine.begin() + std::min(mine.size(), b + batch_));
+      data::NamedBatch batch = set.batch(idx, specials_).to(env.device);
+      torch::Tensor logits;
+      {
+        Autocast ac(env.bf16);
+        logits = model_->forward(batch).to(torch::kFloat32);  // (B, C)
+      }
+      probs.index_copy_(0, torch::tensor(idx, torch::kInt64).to(env.device), torch::softmax(logits, 1).to(torch::kFloat64));
+      nll += torch::nn::functional::cross_entropy(logits, batch.at("label"),
+                                                  torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                 .to(torch::kFloat64);
+    }
+    std::vector<torch::Tensor> totals = {probs, nll};
+    env.all_reduce_sum(totals);
+    const double file_loss = totals[1].item<double>() / static_cast<double>(N);
+    nlohmann::json m = classification_metrics(totals[0].cpu(), set.labels, file_loss);
+    std::string name = std::filesystem::path(set.path).filename().string();
+    if (per_file.contains(name)) name = std::to_string(f) + ":" + name;
+    per_file[name] = m;
+    loss_sum += file_loss * static_cast<double>(N);
+    correct += m["acc"].get<double>() * static_cast<double>(N);
+    records += static_cast<double>(N);
+  }
+  return {{"val_loss", loss_sum / records}, {"acc", correct / records}, {"files", per_file}};
+}
+
+}  // namespace
+
+void register_classify_task(TaskRegistry& r) {
+  r.add("classify", "text (encoder) or image (vit, cnn) classification: fine-tune, linear probe or frozen backbone",
+        [] { return std::make_unique<ClassifyTask>(); });
+}
+
+}  // namespace lmlab::train
