@@ -7,12 +7,14 @@
 #                 same val (lower-cased TinyStories valid + WikiText-2 valid):
 #                 a = 3 MB TinyStories; b = 1.5 MB TinyStories + 1.5 MB WikiText-2;
 #                 c = 1 MB each of TinyStories, WikiText-2, KJV Bible
+#   smoke         BPE 512 on 400 kB of the TinyStories train slice; val = 100 kB of its valid
+#                 stories (every run_all.sh --smoke)
 # Idempotent: an existing data/<name>/meta.json is kept. LMLAB=path/to/lmlab overrides the binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LMLAB=${LMLAB:-build/tools/lmlab}
 DATA=${LMLAB_DATA:-../shared/data}
-name=${1:?usage: configs/prepare_data.sh wikitext-2|tinystories|mix-a|mix-b|mix-c}
+name=${1:?usage: configs/prepare_data.sh wikitext-2|tinystories|mix-a|mix-b|mix-c|smoke}
 [ -f "data/$name/meta.json" ] && exit 0
 mkdir -p data
 TS=$DATA/lm/tinystories/tinystories_train_slice_lowercased.txt
@@ -35,6 +37,14 @@ case "$name" in
     "$LMLAB" tokenizer train --vocab-size 2048 --input "$TS" --output data/tinystories-bpe2048.json
     "$LMLAB" data prepare --tokenizer data/tinystories-bpe2048.json --doc-split file --input "$TS" \
       --val-input data/tinystories-valid-lower.txt --output data/tinystories ;;
+  smoke)
+    ts_valid_lower
+    mkdir -p data/smoke-sources
+    slice "$TS" 400000 > data/smoke-sources/train.txt
+    slice data/tinystories-valid-lower.txt 100000 > data/smoke-sources/valid.txt
+    "$LMLAB" tokenizer train --vocab-size 512 --input data/smoke-sources/train.txt --output data/smoke-bpe512.json
+    "$LMLAB" data prepare --tokenizer data/smoke-bpe512.json --doc-split file --input data/smoke-sources/train.txt \
+      --val-input data/smoke-sources/valid.txt --output data/smoke ;;
   mix-a|mix-b|mix-c)
     src=data/mix-sources
     if [ ! -f "$src/done" ]; then
