@@ -75,6 +75,13 @@ const char* kTinyCnn =
     "[run]\ntask = \"classify\"\n[model]\nfamily = \"cnn\"\n[model.image]\nsize = 8\nchannels = 1\n"
     "[model.cnn]\nchannels = [8, 16]\nblocks = 1\n";
 
+// dir/c.toml: the tiny CNN on dir's train/test halves images, plus `rest` (its [train] ...).
+void write_cnn_config(const TempDir& dir, const std::string& rest) {
+  lmlab::test::write_text(dir.file("c.toml"), std::string(kTinyCnn) + "[data]\ntrain_files = [\"" +
+                                                  dir.file("train-images-idx3-ubyte") + "\"]\neval_files = [\"" +
+                                                  dir.file("test-images-idx3-ubyte") + "\"]\n" + rest);
+}
+
 }  // namespace
 
 // The final evaluation a run logged, and what `lmlab eval` reports for its checkpoint.
@@ -135,11 +142,8 @@ TEST(Tasks, LinearProbeLeavesTheBackboneBitIdentical) {
   TempDir dir;
   write_halves(dir.file("train"), 64, 1);
   write_halves(dir.file("test"), 32, 2);
-  lmlab::test::write_text(dir.file("c.toml"), std::string(kTinyCnn) + "[data]\ntrain_files = [\"" +
-                                                  dir.file("train-images-idx3-ubyte") + "\"]\neval_files = [\"" +
-                                                  dir.file("test-images-idx3-ubyte") + "\"]\n[train]\nsteps = 8\n"
-                                                  "batch_size = 8\nlr = 1e-2\nwarmup_steps = 1\ncheckpoint_every = 4\n"
-                                                  "keep_checkpoints = 0\n[task.classify]\nmode = \"linear_probe\"\n");
+  write_cnn_config(dir, "[train]\nsteps = 8\nbatch_size = 8\nlr = 1e-2\nwarmup_steps = 1\ncheckpoint_every = 4\n"
+                        "keep_checkpoints = 0\n[task.classify]\nmode = \"linear_probe\"\n");
   auto r = run_lmlab("train --config " + dir.file("c.toml") + " --set run.out_dir=" + dir.file("run"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto a = lmlab::model::load_safetensors(dir.file("run/checkpoints/step_00000004/model.safetensors"));
@@ -166,11 +170,8 @@ TEST(Tasks, EpochRunResumedAfterKillContinuesExactly) {
   TempDir dir;
   write_halves(dir.file("train"), 64, 3);
   write_halves(dir.file("test"), 16, 4);
-  lmlab::test::write_text(dir.file("c.toml"), std::string(kTinyCnn) + "[data]\ntrain_files = [\"" +
-                                                  dir.file("train-images-idx3-ubyte") + "\"]\neval_files = [\"" +
-                                                  dir.file("test-images-idx3-ubyte") + "\"]\n[train]\nepochs = 3\n"
-                                                  "batch_size = 8\nlr = 1e-2\nwarmup_steps = 2\ncheckpoint_every = 4\n"
-                                                  "log_every = 1\n[eval]\nevery = 0\nper_epoch = true\n");
+  write_cnn_config(dir, "[train]\nepochs = 3\nbatch_size = 8\nlr = 1e-2\nwarmup_steps = 2\ncheckpoint_every = 4\n"
+                        "log_every = 1\n[eval]\nevery = 0\nper_epoch = true\n");
   const std::string cfg = "train --config " + dir.file("c.toml") + " --set run.out_dir=";
   auto whole = run_lmlab(cfg + dir.file("whole"));
   ASSERT_EQ(whole.exit_code, 0) << whole.err;

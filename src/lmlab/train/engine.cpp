@@ -202,7 +202,7 @@ void Engine::evaluate() {
 void Engine::log_step(double minutes) {
   auto now = std::chrono::steady_clock::now();
   const double seconds = std::chrono::duration<double>(now - interval_start_).count();
-  const double units_per_s = seconds > 0 ? static_cast<double>(interval_units_) / seconds * 1.0 : 0.0;
+  const double units_per_s = seconds > 0 ? static_cast<double>(interval_units_) / seconds : 0.0;
   const double peak = tc_.peak_tflops * 1e12 * static_cast<double>(dist_.world_size());
   const double mfu = peak > 0 ? task_.train_flops_per_unit() * units_per_s / peak : 0.0;
   const std::string unit = task_.unit();

@@ -6,8 +6,6 @@
 // each position (position_loss.jsonl, what the Temporal Scaling Law fits). MaskMoE is handed
 // the training shard's token counts before the first step; MoE runs end with an expert-load
 // heatmap of the final validation pass.
-#include <sstream>
-
 #include "lmlab/analysis/expert_heatmap.h"
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
@@ -16,7 +14,7 @@
 #include "lmlab/runlog/jsonl.h"
 #include "lmlab/train/autocast.h"
 #include "lmlab/train/evaluate.h"
-#include "lmlab/train/tasks/decoder_loss.h"
+#include "lmlab/train/tasks/decoder_task.h"
 #include "lmlab/train/tasks/tasks.h"
 
 namespace lmlab::train {
@@ -32,7 +30,7 @@ void resolve_vocab(Experiment& exp, const nlohmann::json& meta) {
                     std::to_string(data_vocab) + " (" + exp.data.dir + "/meta.json)");
 }
 
-class LmTask : public Task {
+class LmTask : public DecoderTask {
  public:
   void setup(TaskEnv& env) override {
     Experiment& exp = env.exp;
@@ -49,30 +47,16 @@ class LmTask : public Task {
     // Checkpoints carry the data's tokenizer (when it has one) so generation needs nothing else.
     tokenizer_ = exp.data.dir + "/" + meta.value("tokenizer", std::string("tokenizer.json"));
     if (!file_exists(tokenizer_)) tokenizer_.clear();
-    torch::manual_seed(static_cast<uint64_t>(exp.run.seed));  // identical initial weights on every rank
-    model_ = model::Transformer(exp.model);
+    build_decoder(env);
     // MaskMoE splits frequent from infrequent tokens by their count in the training data (a
     // checkpoint brings its own routing mask, so evaluation needs no counts).
     if (exp.model.ffn.type == "mask_moe" && env.training)
       model::moe::set_token_frequencies(*model_, torch::tensor(data::count_token_ids(*train_shard_, exp.model.vocab_size)));
-    loss_cfg_ = exp.train.loss;
-    bf16_ = env.bf16;
-    rank_mean_ = env.rank_mean;
-    seq_len_ = exp.data.seq_len;
     eval_windows_ = exp.eval.windows;
     eval_batch_ = exp.train.batch_size;
   }
 
-  torch::nn::Module& module() override { return *model_; }
   data::BatchSource& train_source() override { return *source_; }
-  std::string unit() const override { return "tokens"; }
-  int64_t units_per_batch(const data::NamedBatch& b) const override { return b.at("x").numel(); }
-  double train_flops_per_unit() const override { return model_->train_flops_per_token(seq_len_); }
-  std::string tokenizer_path() const override { return tokenizer_; }
-
-  LossOutput loss(const data::NamedBatch& batch) override {
-    return decoder_loss(model_, batch, loss_cfg_, rank_mean_, bf16_);
-  }
 
   nlohmann::json evaluate(TaskEnv& env) override {
     last_eval_ = evaluate_windows(
@@ -116,23 +100,11 @@ class LmTask : public Task {
                                    "expert load, validation at step " + std::to_string(step));
   }
 
-  std::string describe() override {
-    std::ostringstream out;
-    out << "total_params " << model_->total_params() << "\n"
-        << "active_params " << model_->active_params() << "\n"
-        << "train_flops_per_token " << model_->train_flops_per_token(seq_len_) << "  (seq_len " << seq_len_ << ")\n";
-    return out.str();
-  }
-
  private:
   std::unique_ptr<data::TokenShard> train_shard_, val_shard_;
   std::unique_ptr<data::WindowSource> source_;
-  model::Transformer model_{nullptr};
-  LossConfig loss_cfg_;
-  RankMean rank_mean_;
-  bool bf16_ = false;
-  int64_t seq_len_ = 0, eval_windows_ = 0, eval_batch_ = 0;
-  std::string tokenizer_, position_path_;
+  int64_t eval_windows_ = 0, eval_batch_ = 0;
+  std::string position_path_;
   EvalResult last_eval_;
 };
 

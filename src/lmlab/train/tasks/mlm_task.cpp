@@ -135,7 +135,7 @@ class MlmTask : public Task {
   LossOutput loss(const data::NamedBatch& batch) override {
     auto [sum, count, right] = masked_loss(batch, bf16_);
     LossOutput out;
-    out.loss = sum / count.item<double>();
+    out.loss = (sum / count).to(torch::kFloat32);  // no host sync: the count stays on the device
     out.extras["acc"] = (right / count).detach();
     return out;
   }

@@ -12,14 +12,14 @@
 #include "lmlab/tokenizer/tokenizer.h"
 #include "lmlab/train/autocast.h"
 #include "lmlab/train/tasks/sft_examples.h"
-#include "lmlab/train/tasks/decoder_loss.h"
+#include "lmlab/train/tasks/decoder_task.h"
 #include "lmlab/train/tasks/tasks.h"
 
 namespace lmlab::train {
 
 namespace {
 
-class SftTask : public Task {
+class SftTask : public DecoderTask {
  public:
   void setup(TaskEnv& env) override {
     Experiment& exp = env.exp;
@@ -37,10 +37,6 @@ class SftTask : public Task {
                       std::to_string(tok.vocab_size()) + " (" + tokenizer_ + ")");
     load_examples(env, tok);
     response_only_ = exp.task.sft.loss_on == "response";
-    loss_cfg_ = exp.train.loss;
-    bf16_ = env.bf16;
-    rank_mean_ = env.rank_mean;
-    seq_len_ = exp.data.seq_len;
     batch_ = exp.train.batch_size;
     if (env.training) {
       const auto* train = &train_;
@@ -55,20 +51,10 @@ class SftTask : public Task {
             return sft_batch(ex, eot_id, response_only);
           });
     }
-    torch::manual_seed(static_cast<uint64_t>(exp.run.seed));
-    model_ = model::Transformer(exp.model);
+    build_decoder(env);
   }
 
-  torch::nn::Module& module() override { return *model_; }
   data::BatchSource& train_source() override { return *source_; }
-  std::string unit() const override { return "tokens"; }
-  int64_t units_per_batch(const data::NamedBatch& b) const override { return b.at("x").numel(); }
-  double train_flops_per_unit() const override { return model_->train_flops_per_token(seq_len_); }
-  std::string tokenizer_path() const override { return tokenizer_; }
-
-  LossOutput loss(const data::NamedBatch& batch) override {
-    return decoder_loss(model_, batch, loss_cfg_, rank_mean_, bf16_);
-  }
 
   nlohmann::json evaluate(TaskEnv& env) override {
     torch::NoGradGuard no_grad;
@@ -100,24 +86,17 @@ class SftTask : public Task {
 
   std::string describe() override {
     std::ostringstream out;
-    out << "total_params " << model_->total_params() << "\n"
-        << "active_params " << model_->active_params() << "\n"
-        << "train_flops_per_token " << model_->train_flops_per_token(seq_len_) << "  (seq_len " << seq_len_ << ")\n"
-        << "examples " << train_.size() << " train, " << held_out_.size() << " held out\n";
+    out << DecoderTask::describe() << "examples " << train_.size() << " train, " << held_out_.size() << " held out\n";
     return out.str();
   }
 
  private:
   void load_examples(TaskEnv& env, const tokenizer::Tokenizer& tok);
 
-  std::string tokenizer_;
-  int64_t eot_ = 0, seq_len_ = 0, batch_ = 1;
-  bool response_only_ = true, bf16_ = false;
-  LossConfig loss_cfg_;
-  RankMean rank_mean_;
+  int64_t eot_ = 0, batch_ = 1;
+  bool response_only_ = true;
   std::vector<SftExample> train_, held_out_;
   std::unique_ptr<data::CollatedSource> source_;
-  model::Transformer model_{nullptr};
 };
 
 void SftTask::load_examples(TaskEnv& env, const tokenizer::Tokenizer& tok) {
