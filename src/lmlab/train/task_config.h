@@ -24,6 +24,7 @@ struct MlmConfig {
 struct ClassifyConfig {
   std::string mode = "finetune";
   int64_t n_classes = 0;
+  bool cls_token = true;
 
   template <class V>
   void visit(V& v) {
@@ -32,6 +33,8 @@ struct ClassifyConfig {
             "backbone, two-layer MLP head",
             {"finetune", "linear_probe", "frozen"});
     v.field("n_classes", n_classes, "number of labels; 0 = 1 + the largest label in the training files");
+    v.field("cls_token", cls_token, "text: [CLS] text [SEP], head on [CLS]; false = the HC3 Plus code's quirk "
+                                    "(add_special_tokens=False): the text alone, head on its first token");
   }
 };
 

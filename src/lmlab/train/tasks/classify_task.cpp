@@ -138,12 +138,13 @@ void ClassifyTask::load_data(TaskEnv& env) {
     if (exp.model.family == "encoder") resolve_encoder_vocab(exp.model.vocab_size, specials_, tokenizer_path_);
   }
   const int64_t max_len = exp.data.seq_len;
+  const bool cls = exp.task.classify.cls_token;
   if (env.training) {
     std::vector<LabelledSet> sets;
-    for (const auto& f : exp.data.train_files) sets.push_back(load_labelled_set(f, tok_.get(), specials_, max_len));
+    for (const auto& f : exp.data.train_files) sets.push_back(load_labelled_set(f, tok_.get(), specials_, max_len, cls));
     train_ = concat_sets(std::move(sets));
   }
-  for (const auto& f : exp.data.eval_files) eval_sets_.push_back(load_labelled_set(f, tok_.get(), specials_, max_len));
+  for (const auto& f : exp.data.eval_files) eval_sets_.push_back(load_labelled_set(f, tok_.get(), specials_, max_len, cls));
   const LabelledSet& first = env.training ? train_ : eval_sets_[0];
   if (first.is_text() != (exp.model.family == "encoder"))
     throw_user_error(first.path, std::string("holds ") + (first.is_text() ? "text" : "images") +

@@ -16,8 +16,14 @@ void resolve_encoder_vocab(int64_t& vocab_size, const EncoderSpecials& sp, const
 }
 
 std::vector<int64_t> encoder_sequence(const tokenizer::Tokenizer& tok, const std::string& text,
-                                      const EncoderSpecials& sp, int64_t max_len) {
+                                      const EncoderSpecials& sp, int64_t max_len, bool with_cls) {
   std::vector<uint32_t> ids = tok.encode(text);
+  if (!with_cls) {
+    std::vector<int64_t> out(ids.begin(), ids.begin() + std::min<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(ids.size()),
+                                                                                   std::max<int64_t>(1, max_len)));
+    if (out.empty()) out.push_back(sp.sep());
+    return out;
+  }
   const size_t keep = std::min<size_t>(ids.size(), static_cast<size_t>(std::max<int64_t>(0, max_len - 2)));
   std::vector<int64_t> out;
   out.reserve(keep + 2);

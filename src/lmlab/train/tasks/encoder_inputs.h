@@ -30,9 +30,11 @@ struct EncoderSpecials {
 // to anything else.
 void resolve_encoder_vocab(int64_t& vocab_size, const EncoderSpecials& sp, const std::string& source);
 
-// [CLS] ids(text) [SEP], the text's ids cut so the whole is at most max_len long.
+// [CLS] ids(text) [SEP], the text's ids cut so the whole is at most max_len long. Without
+// `with_cls`: ids(text) alone, cut to max_len ([SEP] for an empty text), so pooling reads the
+// first text token.
 std::vector<int64_t> encoder_sequence(const tokenizer::Tokenizer& tok, const std::string& text,
-                                      const EncoderSpecials& sp, int64_t max_len);
+                                      const EncoderSpecials& sp, int64_t max_len, bool with_cls = true);
 
 // {"ids": (B, T) int64 padded with [PAD], "pad_mask": (B, T) bool, true at real tokens},
 // T = the longest of `seqs`.

@@ -23,7 +23,7 @@ data::NamedBatch LabelledSet::batch(const std::vector<int64_t>& idx, const Encod
 }
 
 LabelledSet load_labelled_set(const std::string& path, const tokenizer::Tokenizer* tok, const EncoderSpecials& sp,
-                              int64_t max_len) {
+                              int64_t max_len, bool with_cls) {
   const std::string format = data::detect_data_format(path);
   LabelledSet set;
   set.path = path;
@@ -39,7 +39,7 @@ LabelledSet load_labelled_set(const std::string& path, const tokenizer::Tokenize
     if (!tok) throw_user_error(path, "is text: set data.tokenizer to the tokenizer.json that encodes it");
     std::vector<int64_t> labels;
     for (const auto& ex : data::read_text_jsonl(path)) {
-      set.texts.push_back(encoder_sequence(*tok, ex.text, sp, max_len));
+      set.texts.push_back(encoder_sequence(*tok, ex.text, sp, max_len, with_cls));
       labels.push_back(ex.label);
     }
     set.labels = torch::tensor(labels, torch::kInt64);

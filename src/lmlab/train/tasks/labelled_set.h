@@ -27,8 +27,9 @@ struct LabelledSet {
 };
 
 // `tok` is needed for text files only (null otherwise: a UserError names the file and the key).
+// `with_cls`: encoder_sequence's choice for texts.
 LabelledSet load_labelled_set(const std::string& path, const tokenizer::Tokenizer* tok, const EncoderSpecials& sp,
-                              int64_t max_len);
+                              int64_t max_len, bool with_cls = true);
 
 // The training files as one set (same kind, images of the same shape).
 LabelledSet concat_sets(std::vector<LabelledSet> sets);
