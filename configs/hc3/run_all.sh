@@ -12,7 +12,7 @@ export LMLAB=${LMLAB:-build/tools/lmlab}
 source configs/smoke.sh
 HC3=${LMLAB_DATA:-../shared/data}/hc3
 # Sizes (texts per pool and side, chosen by hash): see docs/hc3.md.
-MAX_TRAIN=4000; MAX_VAL=300; MAX_TEST=400; VOTE_MAX=100; VOCAB=2048
+MAX_TRAIN=3000; MAX_VAL=200; MAX_TEST=200; VOTE_MAX=25; VOCAB=2048
 DATA=data/hc3; RESULTS=docs/results/hc3; TRAIN_SET=""
 if [ "$SMOKE" = 1 ]; then
   MAX_TRAIN=150; MAX_VAL=30; MAX_TEST=30; VOTE_MAX=10; VOCAB=512
@@ -27,24 +27,29 @@ prepare() {  # lang si-inputs... -- qa-inputs...
   local sizes=(--max-train $MAX_TRAIN --max-val $MAX_VAL --max-test $MAX_TEST)
   "$LMLAB" detect split --input "${si[@]}" --output-prefix "$d/si" "${sizes[@]}"
   "$LMLAB" detect split --input "${qa[@]}" --output-prefix "$d/qa" "${sizes[@]}"
-  "$LMLAB" tokenizer train --vocab-size $VOCAB --input "$d/si.train.txt" "$d/qa.train.txt" --output "$d/bpe.json"
-  "$LMLAB" data prepare --tokenizer "$d/bpe.json" --doc-split line --input "$d/si.train.txt" "$d/qa.train.txt" \
-    --val-input "$d/si.val.txt" "$d/qa.val.txt" --output "$d/lm"
   for side in train val; do
     "$LMLAB" detect sft-data --input "$d/si.$side.jsonl" "$d/qa.$side.jsonl" --templates "configs/hc3/templates/$lang.jsonl" \
       --text-bytes "$(text_bytes "$lang")" --output "$d/sft.$side.jsonl"
   done
+  (set +o pipefail; head -n 100 "$d/sft.val.jsonl" > "$d/sft.val100.jsonl")  # the SFT run's held-out loss
+  # The SFT records join the tokenizer's input so the fixed prompt text is a few tokens, not bytes.
+  "$LMLAB" tokenizer train --vocab-size $VOCAB --input "$d/si.train.txt" "$d/qa.train.txt" "$d/sft.train.jsonl" --output "$d/bpe.json"
+  "$LMLAB" data prepare --tokenizer "$d/bpe.json" --doc-split line --input "$d/si.train.txt" "$d/qa.train.txt" \
+    --val-input "$d/si.val.txt" "$d/qa.val.txt" --output "$d/lm"
   touch "$d/done"
 }
-text_bytes() { if [ "$1" = zh ]; then echo 300; else echo 600; fi; }
+text_bytes() { if [ "$1" = zh ]; then echo 240; else echo 400; fi; }
 seconds() { cat "$1/train.done"; }
 
 run_language() {
   local lang=$1 d=$DATA/$1 r=$RUNS/hc3/$1 c=$RUNS/hc3/$1/configs
   mkdir -p "$c"
-  # The shipped configs name en paths; each language gets a copy with its own paths.
+  # The shipped configs name en paths; each language gets a copy with its own paths. Chinese
+  # has no spaces, so whole-word masking would mask whole lines (or nothing: a NaN loss).
+  local whole_word=true; [ "$lang" = zh ] && whole_word=false
   for f in configs/hc3/*.toml; do
-    sed -e "s#data/hc3/en/#$d/#g; s#runs/hc3/en/#$r/#g; s#templates/en.jsonl#templates/$lang.jsonl#; s#^text_bytes = .*#text_bytes = $(text_bytes "$lang")#" \
+    sed -e "s#data/hc3/en/#$d/#g; s#runs/hc3/en/#$r/#g; s#templates/en.jsonl#templates/$lang.jsonl#" \
+      -e "s#^text_bytes = .*#text_bytes = $(text_bytes "$lang")#; s#^whole_word = .*#whole_word = $whole_word#" \
       "$f" > "$c/$(basename "$f")"
   done
   for cfg in lm mlm classify sft; do echo "$c/$cfg.toml $TRAIN_SET"; done | configs/train_queue.sh
