@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "lmlab/train/tasks/adapt_config.h"
+
 namespace lmlab {
 
 struct MlmConfig {
@@ -55,12 +57,14 @@ struct TaskConfig {
   MlmConfig mlm;
   ClassifyConfig classify;
   SftConfig sft;
+  AdaptConfig adapt;
 
   template <class V>
   void visit(V& v) {
     v.section("mlm", mlm);
     v.section("classify", classify);
     v.section("sft", sft);
+    v.section("adapt", adapt);
   }
 };
 
