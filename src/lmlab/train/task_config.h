@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "lmlab/train/tasks/fuda_config.h"
+
 namespace lmlab {
 
 struct MlmConfig {
@@ -52,12 +54,14 @@ struct TaskConfig {
   MlmConfig mlm;
   ClassifyConfig classify;
   SftConfig sft;
+  FudaConfig fuda;
 
   template <class V>
   void visit(V& v) {
     v.section("mlm", mlm);
     v.section("classify", classify);
     v.section("sft", sft);
+    v.section("fuda", fuda);
   }
 };
 

@@ -9,6 +9,7 @@ void register_builtin_tasks(TaskRegistry& r) {
   register_sft_task(r);
   register_mlm_task(r);
   register_classify_task(r);
+  register_fuda_task(r);
 }
 
 }  // namespace lmlab::train

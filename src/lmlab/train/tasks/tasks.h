@@ -10,5 +10,6 @@ void register_lm_task(TaskRegistry& r);        // lm_task.cpp: causal LM on toke
 void register_sft_task(TaskRegistry& r);       // sft_task.cpp: decoder on instruction data
 void register_mlm_task(TaskRegistry& r);       // mlm_task.cpp: encoder masked-LM pre-training
 void register_classify_task(TaskRegistry& r);  // classify_task.cpp: text or image classification
+void register_fuda_task(TaskRegistry& r);      // fuda_task.cpp: few-shot domain adaptation (PCS, C-VisDiT)
 
 }  // namespace lmlab::train
