@@ -4,7 +4,7 @@
 # 1 and 3 labelled source shots per class, 3 seeds. Target accuracy of the best epoch (the
 # paper's protocol: selected on the target test set) and of the last epoch (honest protocol).
 #   configs/cvisdit/run_all.sh [--smoke] [--set key=value ...]   (extra arguments go to every
-#   `lmlab train`; --smoke: the same grid at toy size, 200 images per domain, 2 epochs)
+#   `lmlab train`; --smoke: the same grid at toy size: 200 images per domain, 2 epochs, 1 seed)
 # Two runs train at a time, one thread each. A run that already finished (train.done) is kept.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,6 +21,7 @@ METHODS=${METHODS:-source_only pcs cvisdit xvd_only ivd_only}
 SEEDS=${SEEDS:-1 2 3}
 SIZE=""
 if [ "$SMOKE" = 1 ]; then
+  SEEDS=${SMOKE_SEEDS:-1}
   SIZE="--set task.fuda.max_source=200 --set task.fuda.max_target=200 --set train.epochs=2 --set task.fuda.kmeans_repeats=1"
 fi
 OUT=docs/results/cvisdit

@@ -1,7 +1,7 @@
 // The pieces of the fuda task against hand cases and brute force: C-VisDiT's entropy ranking,
 // three-way split, nearest labelled source, mixing and X-VD mask normalisation; PCS's k-means,
 // concentration, losses, memory bank and classifier prototypes; the data helpers (shot
-// sampler, subsets, resizing, the optdigits reader).
+// sampler, subsets, shifts, resizing, the optdigits reader).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -187,6 +187,25 @@ TEST(FudaData, LabelledBatchesNeverHoldATargetImage) {
     EXPECT_TRUE(b.at("lbd_label").eq(labels.index_select(0, b.at("lbd_rows"))).all().item<bool>());
     EXPECT_TRUE(b.at("tgt_images").eq(-1.0).all().item<bool>());
   }
+}
+
+TEST(FudaData, RandomShiftMovesEachImageByAtMostShiftPixels) {
+  // One bright pixel at (4, 4) of a 9x9 zero image: after the shift it is the only bright pixel,
+  // at most 2 away on each axis, and the shifts differ between images.
+  torch::Tensor x = torch::zeros({64, 1, 9, 9});
+  x.index_put_({torch::indexing::Slice(), 0, 4, 4}, 1.0);
+  torch::manual_seed(2);
+  torch::Tensor y = random_shift(x, 2);
+  std::set<int64_t> offsets;
+  for (int64_t i = 0; i < 64; ++i) {
+    ASSERT_FLOAT_EQ(y[i].sum().item<float>(), 1.0f);
+    const int64_t at = y[i][0].flatten().argmax().item<int64_t>(), r = at / 9, c = at % 9;
+    EXPECT_LE(std::abs(r - 4), 2);
+    EXPECT_LE(std::abs(c - 4), 2);
+    offsets.insert(r * 9 + c);
+  }
+  EXPECT_GT(offsets.size(), 10u);  // of the 25 possible
+  EXPECT_TRUE(random_shift(x, 0).equal(x));
 }
 
 TEST(FudaData, ResizesNormalisesAndReadsTheDigitsCsv) {
