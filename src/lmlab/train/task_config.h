@@ -4,6 +4,7 @@
 #include <string>
 
 #include "lmlab/train/tasks/adapt_config.h"
+#include "lmlab/train/tasks/fuda_config.h"
 
 namespace lmlab {
 
@@ -58,6 +59,7 @@ struct TaskConfig {
   ClassifyConfig classify;
   SftConfig sft;
   AdaptConfig adapt;
+  FudaConfig fuda;
 
   template <class V>
   void visit(V& v) {
@@ -65,6 +67,7 @@ struct TaskConfig {
     v.section("classify", classify);
     v.section("sft", sft);
     v.section("adapt", adapt);
+    v.section("fuda", fuda);
   }
 };
 

@@ -10,6 +10,7 @@ void register_builtin_tasks(TaskRegistry& r) {
   register_mlm_task(r);
   register_classify_task(r);
   register_adapt_task(r);
+  register_fuda_task(r);
 }
 
 }  // namespace lmlab::train

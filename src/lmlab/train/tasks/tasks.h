@@ -11,5 +11,6 @@ void register_sft_task(TaskRegistry& r);       // sft_task.cpp: decoder on instr
 void register_mlm_task(TaskRegistry& r);       // mlm_task.cpp: encoder masked-LM pre-training
 void register_classify_task(TaskRegistry& r);  // classify_task.cpp: text or image classification
 void register_adapt_task(TaskRegistry& r);     // adapt_task.cpp: PYRA / LoRA adaptation of a ViT
+void register_fuda_task(TaskRegistry& r);      // fuda_task.cpp: few-shot domain adaptation (PCS, C-VisDiT)
 
 }  // namespace lmlab::train
