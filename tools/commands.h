@@ -14,6 +14,8 @@ void add_generate_command(CLI::App& app);
 void add_scaling_commands(CLI::App& app);
 void add_export_commands(CLI::App& app);
 void add_quickstart_command(CLI::App& app);
+void add_retrieve_commands(CLI::App& app);    // cmd_retrieve.cpp
+void add_rsel_build_command(CLI::App& data);  // cmd_retrieve.cpp: `lmlab data rsel-build`
 
 // "lmlab 0.1.0 / libtorch X / CUDA: ..." as printed by `lmlab --version`.
 std::string version_text();

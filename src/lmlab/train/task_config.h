@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "lmlab/train/tasks/dialmae_config.h"
+
 namespace lmlab {
 
 struct MlmConfig {
@@ -52,12 +54,16 @@ struct TaskConfig {
   MlmConfig mlm;
   ClassifyConfig classify;
   SftConfig sft;
+  DialMaeConfig dialmae;
+  RetrievalConfig retrieval;
 
   template <class V>
   void visit(V& v) {
     v.section("mlm", mlm);
     v.section("classify", classify);
     v.section("sft", sft);
+    v.section("dialmae", dialmae);
+    v.section("retrieval", retrieval);
   }
 };
 

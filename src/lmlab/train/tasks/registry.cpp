@@ -9,6 +9,8 @@ void register_builtin_tasks(TaskRegistry& r) {
   register_sft_task(r);
   register_mlm_task(r);
   register_classify_task(r);
+  register_dialmae_task(r);
+  register_retrieval_task(r);
 }
 
 }  // namespace lmlab::train
