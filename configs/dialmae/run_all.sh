@@ -15,12 +15,13 @@ export LMLAB=${LMLAB:-build/tools/lmlab}
 source configs/smoke.sh
 SRC=${LMLAB_DATA:-../shared/data}
 SEEDS="1 2 3"
+ABLATION_SEEDS="1"  # the decoder ablations: one seed (the 10-minute budget)
 if [ "$SMOKE" = 1 ]; then
   D=data/smoke-dialmae VOCAB=512 RES=$RUNS/dialmae/results
   BUILD="--max-dialogues 400 --valid-dialogues 40 --test-dialogues 40"
-  SMOKE_SET+=" --set train.batch_size=16 --set train.steps=20"
+  SMOKE_SET+=" --set train.batch_size=16 --set train.steps=20 --set data.seq_len=48 --set eval.every=0"
 else
-  D=data/dialmae VOCAB=4096 RES=docs/results/dialmae
+  D=data/dialmae VOCAB=2048 RES=docs/results/dialmae
   BUILD="--valid-dialogues 300 --test-dialogues 500"
 fi
 
@@ -46,14 +47,15 @@ post_args() {  # variant -> the task.dialmae settings of its post-training
   esac
 }
 VARIANTS="none mlm dialmae dialmae-dec45 dialmae-dec2l"
-for seed in $SEEDS; do
-  for v in $VARIANTS; do
+seeds_of() { case "$1" in dialmae-dec*) echo "$ABLATION_SEEDS" ;; *) echo "$SEEDS" ;; esac; }
+for v in $VARIANTS; do
+  for seed in $(seeds_of "$v"); do
     [ "$v" = none ] && continue
     echo "configs/dialmae/posttrain.toml $(post_args "$v") --set run.seed=$seed --set run.out_dir=$RUNS/dialmae/post-$v-$seed $DATA_SET $SMOKE_SET"
   done
 done | configs/train_queue.sh
-for seed in $SEEDS; do
-  for v in $VARIANTS; do
+for v in $VARIANTS; do
+  for seed in $(seeds_of "$v"); do
     init=""
     [ "$v" != none ] && init="--set train.init_from=$RUNS/dialmae/post-$v-$seed"
     echo "configs/dialmae/finetune.toml $init --set run.seed=$seed --set run.out_dir=$RUNS/dialmae/ft-$v-$seed $DATA_SET $SMOKE_SET"
@@ -61,15 +63,18 @@ for seed in $SEEDS; do
 done | configs/train_queue.sh
 
 # 3. Every retriever on the built test split and the real samples: one results JSON per run and file.
-for seed in $SEEDS; do
-  for v in $VARIANTS; do
+for v in $VARIANTS; do
+  for seed in $(seeds_of "$v"); do
+    post=none
+    [ "$v" != none ] && post=$RUNS/dialmae/post-$v-$seed
     "$LMLAB" retrieve eval --checkpoint "$RUNS/dialmae/ft-$v-$seed" "$D/rsel/test.tsv" \
       "$SRC/dialogue/ubuntu_v1_sample/test.txt" "$SRC/dialogue/ecommerce_sample/test.txt" \
-      --results-dir "$RES" --variant "$v" --seed "$seed" --setting "post_train=$RUNS/dialmae/post-$v-$seed" \
-      --setting "smoke=$SMOKE" > /dev/null
+      --results-dir "$RES" --variant "$v" --seed "$seed" --setting "post_train=$post" \
+      --setting "post_train_s=$(cat "$post/train.done" 2>/dev/null || echo 0)" \
+      --setting "finetune_s=$(cat "$RUNS/dialmae/ft-$v-$seed/train.done")" > /dev/null
   done
 done
 DOC=""
 [ "$SMOKE" = 0 ] && DOC="--doc docs/dialmae.md"
 # shellcheck disable=SC2086  # DOC is "" or "--doc FILE"
-"$LMLAB" results table "$RES" --metrics r10_1,r10_2,r10_5,mrr,r2_1 $DOC
+"$LMLAB" results table "$RES" --metrics r10_1,r10_2,r10_5,mrr,r2_1 --variants "${VARIANTS// /,}" $DOC

@@ -129,8 +129,8 @@ TEST(RselBuild, RealSourcesGiveTheDocumentedCounts) {
     multi_turn += d.turns.size() > 2;
   }
   // docs/dialmae.md quotes these.
-  EXPECT_EQ(by_source["lima"], 1029 - 0);
-  EXPECT_EQ(multi_turn, 29);
-  EXPECT_GT(by_source["hc3"], 2300);
-  EXPECT_GT(by_source["alpaca"], 4900);
+  EXPECT_EQ(by_source["lima"], 1029);
+  EXPECT_EQ(multi_turn, 29);  // LIMA's conversations with history
+  EXPECT_EQ(by_source["hc3"], 1187 + 1248);
+  EXPECT_EQ(by_source["alpaca"], 4997);  // 3 of the 5,000 repeat another's instruction + input
 }
