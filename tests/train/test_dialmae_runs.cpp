@@ -38,7 +38,8 @@ void write_sources(const TempDir& dir) {
 const char* kTiny =
     " --set model.family=encoder --set model.n_layer=1 --set model.n_head=2 --set model.d_model=32 "
     "--set model.max_seq_len=64 --set data.seq_len=32 --set train.batch_size=16 --set train.warmup_steps=2 "
-    "--set train.log_every=5 --set train.checkpoint_every=0 ";
+    "--set train.log_every=5 --set train.checkpoint_every=0 --set task.dialmae.response_len=16 "
+    "--set task.retrieval.response_len=16 ";
 
 }  // namespace
 
