@@ -51,6 +51,7 @@ void add_data_commands(CLI::App& app) {
               << " tokens), meta.json, tokenizer.json\n";
   });
   add_check_command(*data);
+  add_rsel_build_command(*data);
 }
 
 }  // namespace lmlab::cli

@@ -16,6 +16,8 @@ void add_export_commands(CLI::App& app);
 void add_quickstart_command(CLI::App& app);
 void add_results_commands(CLI::App& app);
 void add_detect_commands(CLI::App& app);
+void add_retrieve_commands(CLI::App& app);    // cmd_retrieve.cpp
+void add_rsel_build_command(CLI::App& data);  // cmd_retrieve.cpp: `lmlab data rsel-build`
 
 // "lmlab 0.1.0 / libtorch X / CUDA: ..." as printed by `lmlab --version`.
 std::string version_text();

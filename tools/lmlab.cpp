@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   lmlab::cli::add_quickstart_command(app);
   lmlab::cli::add_results_commands(app);
   lmlab::cli::add_detect_commands(app);
+  lmlab::cli::add_retrieve_commands(app);
 
   try {
     app.parse(argc, argv);

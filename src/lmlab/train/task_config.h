@@ -5,6 +5,7 @@
 
 #include "lmlab/train/tasks/adapt_config.h"
 #include "lmlab/train/tasks/fuda_config.h"
+#include "lmlab/train/tasks/dialmae_config.h"
 
 namespace lmlab {
 
@@ -60,6 +61,8 @@ struct TaskConfig {
   SftConfig sft;
   AdaptConfig adapt;
   FudaConfig fuda;
+  DialMaeConfig dialmae;
+  RetrievalConfig retrieval;
 
   template <class V>
   void visit(V& v) {
@@ -68,6 +71,8 @@ struct TaskConfig {
     v.section("sft", sft);
     v.section("adapt", adapt);
     v.section("fuda", fuda);
+    v.section("dialmae", dialmae);
+    v.section("retrieval", retrieval);
   }
 };
 

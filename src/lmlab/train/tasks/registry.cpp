@@ -11,6 +11,8 @@ void register_builtin_tasks(TaskRegistry& r) {
   register_classify_task(r);
   register_adapt_task(r);
   register_fuda_task(r);
+  register_dialmae_task(r);
+  register_retrieval_task(r);
 }
 
 }  // namespace lmlab::train

@@ -12,5 +12,7 @@ void register_mlm_task(TaskRegistry& r);       // mlm_task.cpp: encoder masked-L
 void register_classify_task(TaskRegistry& r);  // classify_task.cpp: text or image classification
 void register_adapt_task(TaskRegistry& r);     // adapt_task.cpp: PYRA / LoRA adaptation of a ViT
 void register_fuda_task(TaskRegistry& r);      // fuda_task.cpp: few-shot domain adaptation (PCS, C-VisDiT)
+void register_dialmae_task(TaskRegistry& r);   // dialmae_task.cpp: Dial-MAE / MLM post-training on dialogues
+void register_retrieval_task(TaskRegistry& r);  // retrieval_task.cpp: dual-tower dialogue retriever
 
 }  // namespace lmlab::train
