@@ -15,6 +15,7 @@ void add_scaling_commands(CLI::App& app);
 void add_export_commands(CLI::App& app);
 void add_quickstart_command(CLI::App& app);
 void add_uniattn_commands(CLI::App& app);
+void add_results_commands(CLI::App& app);
 
 // "lmlab 0.1.0 / libtorch X / CUDA: ..." as printed by `lmlab --version`.
 std::string version_text();

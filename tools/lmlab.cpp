@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   lmlab::cli::add_export_commands(app);
   lmlab::cli::add_quickstart_command(app);
   lmlab::cli::add_uniattn_commands(app);
+  lmlab::cli::add_results_commands(app);
 
   try {
     app.parse(argc, argv);
