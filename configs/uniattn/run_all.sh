@@ -4,10 +4,10 @@
 #   plain     configs/uniattn/sft.toml from the base
 #   softmax   + SuperBlock {4..7} sharing its first layer's softmax, no W_c (one stage)
 #   cla       + SuperBlock {4..7} sharing its first layer's K/V (no wk/wv in layers 5-7)
-#   uniattn   `lmlab uniattn init` (closed-form W_c, once), stage 1 = W_c only (100 steps),
-#             stage 2 = everything (the baselines' 200 steps)
+#   uniattn   `lmlab uniattn init` (closed-form W_c, once), stage 1 = W_c only (75 steps),
+#             stage 2 = everything (the baselines' 150 steps)
 # Each is scored by its held-out response loss (the sft task's val_loss), zero-shot piqa /
-# arc_easy / copa (`lmlab eval`, first 300 items) and build/bench/uniattn_bench (decode tokens/s,
+# arc_easy / copa (`lmlab eval`, first 200 items) and build/bench/uniattn_bench (decode tokens/s,
 # prefill, KV bytes per token; UniAttn also as released). Finished runs are kept.
 #   configs/uniattn/run_all.sh [--smoke]
 set -euo pipefail
@@ -19,14 +19,14 @@ R=$RUNS/uniattn
 RESULTS=docs/results/uniattn
 TOKENIZER=data/mix-sources/bpe4096.json
 SFT_SET=""
-ZS_LIMIT="--limit 300"
-S1_STEPS=100
+ZS_LIMIT="--limit 200"
+S1_STEPS=75
 INIT_SIZE="--samples 256 --seq-len 128"
 BENCH_SIZE="--prompt 128 --new 64 --repeats 3"
 if [ "$SMOKE" = 1 ]; then
   RESULTS=$R/results
   TOKENIZER=data/smoke-bpe512.json
-  SFT_SET="$SMOKE_SET --set eval.every=0 --set task.sft.val_fraction=0.02"
+  SFT_SET="$SMOKE_SET --set data.seq_len=128 --set eval.every=0 --set task.sft.val_fraction=0.02"
   ZS_LIMIT="--limit 16"
   S1_STEPS=8
   INIT_SIZE="--samples 32 --seq-len 64"

@@ -55,7 +55,7 @@ TransformerImpl::TransformerImpl(const ModelConfig& cfg) : cfg_(cfg), layers_(st
   bo.dropout = cfg.dropout;
   bo.init_std = cfg.init_std;
   bo.out_init_std = residual_init_std(cfg);
-  m.roles = unify_roles(cfg.attention, cfg.n_layer);
+  m.roles = lmlab::unify_roles(cfg.attention, cfg.n_layer);
   const bool share_kv = cfg.attention.share == "kv";
   auto blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t l = 0; l < cfg.n_layer; ++l) {

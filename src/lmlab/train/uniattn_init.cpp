@@ -78,12 +78,14 @@ torch::Tensor calibration_ids(const std::string& tokenizer_path, const std::stri
   std::vector<torch::Tensor> rows;
   for (const auto& record : data::read_instructions(data)) {
     if (static_cast<int64_t>(rows.size()) == samples) break;
-    SftExample ex = tokenize_sft(tok, record, *eot, seq_len);
-    if (ex.ids.empty()) continue;
-    ex.ids.resize(static_cast<size_t>(seq_len), *eot);  // cut the +1 target token, or pad
-    rows.push_back(torch::tensor(ex.ids, torch::kInt64));
+    const SftText text = sft_text(record);
+    std::vector<int64_t> ids;
+    for (uint32_t id : tok.encode(text.prompt + text.response)) ids.push_back(id);
+    ids.push_back(*eot);
+    ids.resize(static_cast<size_t>(seq_len), *eot);  // cut (even inside the prompt) or pad
+    rows.push_back(torch::tensor(ids, torch::kInt64));
   }
-  if (rows.empty()) throw_user_error(data, "no instruction fits seq_len = " + std::to_string(seq_len));
+  if (rows.empty()) throw_user_error(data, "no instruction records to calibrate on");
   return torch::stack(rows);  // (N, T)
 }
 

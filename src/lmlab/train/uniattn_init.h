@@ -33,8 +33,8 @@ struct CompensationFit {
   double mse_zero = 0, mse_fitted = 0;
 };
 
-// Calibration ids (N, T): Alpaca-template prompt + response + <|endoftext|>, cut to T and
-// padded with <|endoftext|> (no mask: the official code pads and attends to the padding too).
+// Calibration ids (N, T): Alpaca-template prompt + response + <|endoftext|> of the first N
+// records, cut to T (even inside a long prompt) and padded with <|endoftext|> (no mask: the official code pads and attends to the padding too).
 torch::Tensor calibration_ids(const std::string& tokenizer_path, const std::string& data, int64_t samples,
                               int64_t seq_len);
 
