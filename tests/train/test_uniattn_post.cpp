@@ -4,6 +4,7 @@
 // weight bit-identical, and a stage-2 run and a CLA run from it that load and train.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 
 #include "lmlab/model/safetensors.h"
@@ -17,8 +18,8 @@ using lmlab::test::TempDir;
 namespace {
 
 const char* kLayout = " --set model.attention.unify_group=2 --set model.attention.unify_begin=2";
-const char* kTiny = " --set model.n_layer=4 --set model.n_head=2 --set model.d_model=32 --set model.max_seq_len=64"
-                    " --set data.seq_len=48 --set train.batch_size=8 --set train.lr=3e-3 --set train.warmup_steps=2"
+const char* kTiny = " --set model.n_layer=4 --set model.n_head=2 --set model.d_model=32 --set model.max_seq_len=128"
+                    " --set data.seq_len=96 --set train.batch_size=8 --set train.lr=3e-3 --set train.warmup_steps=2"
                     " --set train.log_every=5 ";
 
 // Text, instructions ("Swap: a b" -> "b a") and a BPE tokenizer in `dir`.
@@ -28,7 +29,8 @@ void write_data(const TempDir& dir) {
   std::string text, instructions = "[";
   for (int i = 0; i < 200; ++i) {
     std::string a = words[rng() % 8], b = words[rng() % 8];
-    text += "the " + a + " and the " + b + " saw a " + a + ".\n### Instruction:\nSwap: " + a + " " + b +
+    text += "the " + a + " and the " + b + " saw a " + a + ".\nBelow is an instruction that describes a task. Write a "
+            "response that appropriately completes the request.\n\n### Instruction:\nSwap: " + a + " " + b +
             "\n\n### Response:\n" + b + " " + a + "\n";
     instructions += std::string(i ? "," : "") + "{\"instruction\": \"Swap: " + a + " " + b +
                     "\", \"input\": \"\", \"output\": \"" + b + " " + a + "\"}";
@@ -51,8 +53,9 @@ std::string sft(const TempDir& dir) {
          dir.file("sft.json") + "\"]' --set task.sft.val_fraction=0.1 --set eval.every=0";
 }
 
-lmlab::model::NamedTensors weights(const std::string& run) {
-  return lmlab::train::read_checkpoint(lmlab::train::resolve_checkpoint(run)).model;
+std::map<std::string, torch::Tensor> weights(const std::string& run) {
+  auto named = lmlab::train::read_checkpoint(lmlab::train::resolve_checkpoint(run)).model;
+  return {named.begin(), named.end()};
 }
 
 }  // namespace
@@ -109,11 +112,13 @@ TEST(UniAttnPostTraining, InitThenStageOneTrainsOnlyWcThenStageTwoAndCla) {
 
 TEST(UniAttnPostTraining, BadLayoutIsAConfigErrorNamingTheKey) {
   TempDir dir;
-  auto r = run_lmlab(train(dir, "--set model.attention.unify_group=3 --set model.attention.unify_begin=2 --print-params"));
+  write_data(dir);
+  const std::string data = " --set data.dir=" + dir.file("shards");
+  auto r = run_lmlab(train(dir, data + " --set model.attention.unify_group=3 --set model.attention.unify_begin=2 --print-params"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("model.attention.unify_end"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("past the last layer"), std::string::npos) << r.err;
-  auto typo = run_lmlab(train(dir, "--set model.attention.unify_grop=2 --print-params"));
+  auto typo = run_lmlab(train(dir, data + " --set model.attention.unify_grop=2 --print-params"));
   EXPECT_EQ(typo.exit_code, 2);
   EXPECT_NE(typo.err.find("unify_group"), std::string::npos) << typo.err;
 }

@@ -1,4 +1,6 @@
 // UniAttn's SuperBlock layout (see attention_config.h).
+#include <algorithm>
+
 #include "lmlab/common/error.h"
 #include "lmlab/model/attention_config.h"
 
@@ -20,7 +22,8 @@ std::vector<UnifyRole> unify_roles(const AttentionConfig& a, int64_t n_layer) {
   if ((last - b) % g != 0) {
     const int64_t start = b + (last - b) / g * g;
     const std::string block = "SuperBlock " + std::to_string(start) + ".." + std::to_string(start + g - 1);
-    if (e > n_layer) fail("unify_end", block + " runs past the last layer (" + std::to_string(n_layer - 1) + ")");
+    if (a.unify_end < 0 || e > n_layer)
+      fail("unify_end", block + " runs past the last layer (" + std::to_string(n_layer - 1) + ")");
     fail("unify_end", block + " is cut at layer " + std::to_string(e) + ": layers " + std::to_string(b) + ".." +
                           std::to_string(e - 1) + " must be whole SuperBlocks of " + std::to_string(g));
   }
