@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
   for (const auto& [name, dir] : a.runs) {
     auto m = lmlab::train::load_for_inference(dir, torch::kCPU);
     std::vector<std::pair<std::string, std::vector<std::string>>> modes = {{name, {}}};
-    if (m.exp.model.attention.unify_group > 1 && m.exp.model.attention.share == "softmax")
+    if (m.exp.model.attention.compensation && m.exp.model.attention.unify_group > 1)
       modes.push_back({name + "-released", {"model.attention.skip_reused=false"}});
     for (const auto& [label, overrides] : modes) {
       auto model = overrides.empty() ? m.model : lmlab::train::load_for_inference(dir, torch::kCPU, overrides).model;
