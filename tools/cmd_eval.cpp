@@ -58,7 +58,7 @@ void add_eval_command(CLI::App& app) {
   sub->add_option("--checkpoint", o->checkpoints, "Checkpoint or run directories, comma-separated (compared in one table)")
       ->required();
   sub->add_option("--tasks", o->tasks, "Comma-separated: own (the checkpoint's training task's evaluation; the only "
-                                       "one for checkpoints of tasks other than lm), ppl, val, " + [] {
+                                       "one for checkpoints of tasks other than lm and sft), ppl, val, " + [] {
     std::string s;
     for (const std::string& t : eval::task_names()) s += (s.empty() ? "" : ",") + t;
     return s;

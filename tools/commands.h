@@ -14,6 +14,7 @@ void add_generate_command(CLI::App& app);
 void add_scaling_commands(CLI::App& app);
 void add_export_commands(CLI::App& app);
 void add_quickstart_command(CLI::App& app);
+void add_uniattn_commands(CLI::App& app);
 void add_results_commands(CLI::App& app);
 void add_detect_commands(CLI::App& app);
 void add_retrieve_commands(CLI::App& app);    // cmd_retrieve.cpp

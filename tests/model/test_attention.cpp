@@ -279,7 +279,7 @@ TEST(ModelConfigChoices, ComeFromTheRegistries) {
   Doc doc;
   auto schema = config::Schema::of(doc);
   EXPECT_EQ(schema.find("model.ffn.type")->choices, FfnRegistry::instance().names());
-  EXPECT_EQ(schema.find("model.attention")->choices, AttentionRegistry::instance().names());
+  EXPECT_EQ(schema.find("model.attention.type")->choices, AttentionRegistry::instance().names());
   for (const char* name : {"dense", "moe", "mask_moe", "finedeep"}) {
     const auto& c = schema.find("model.ffn.type")->choices;
     EXPECT_NE(std::find(c.begin(), c.end(), name), c.end()) << name;

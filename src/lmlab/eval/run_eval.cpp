@@ -124,8 +124,9 @@ TaskResult own_task(const std::string& dir, const EvalRunOptions& o, const torch
 CheckpointResults eval_checkpoint(const std::string& dir, const EvalRunOptions& o, const SharedInputs& in,
                                   const torch::Device& device, std::string& samples) {
   const std::string trained_as = train::checkpoint_task(dir);
-  if (trained_as != "lm" || (o.tasks.size() == 1 && o.tasks[0] == "own")) {
-    if (trained_as != "lm" && !o.default_tasks)
+  const bool decoder = trained_as == "lm" || trained_as == "sft";  // scores text: the zero-shot tasks apply
+  if (!decoder || (o.tasks.size() == 1 && o.tasks[0] == "own")) {
+    if (!decoder && !o.default_tasks)
       for (const std::string& t : o.tasks)
         if (t != "own")
           throw_user_error(dir, "is a checkpoint of task '" + trained_as + "': only --tasks own evaluates it, not '" + t + "'");

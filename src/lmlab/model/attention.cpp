@@ -90,21 +90,26 @@ MultiHeadAttentionImpl::MultiHeadAttentionImpl(const AttentionOptions& o) : o_(o
   auto linear = [&](int64_t in, int64_t out) { return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(o.bias)); };
   int64_t D = o.head_dim();
   wq = register_module("wq", linear(o.d_model, o.n_head * D));
-  wk = register_module("wk", linear(o.d_model, o.kv_heads() * D));
-  wv = register_module("wv", linear(o.d_model, o.kv_heads() * D));
+  if (o.has_kv) {
+    wk = register_module("wk", linear(o.d_model, o.kv_heads() * D));
+    wv = register_module("wv", linear(o.d_model, o.kv_heads() * D));
+  }
   wo = register_module("wo", linear(o.n_head * D, o.d_model));
 }
 
 void MultiHeadAttentionImpl::init_weights(double std, double out_std) {
   torch::NoGradGuard no_grad;
   for (auto* l : {&wq, &wk, &wv, &wo}) {
+    if (!*l) continue;
     (*l)->weight.normal_(0.0, l == &wo ? out_std : std);
     if ((*l)->bias.defined()) (*l)->bias.zero_();
   }
 }
 
 double MultiHeadAttentionImpl::flops_per_token(int64_t Tk) const {
-  double macs = static_cast<double>(wq->weight.numel() + wk->weight.numel() + wv->weight.numel() + wo->weight.numel());
+  double macs = 0;
+  for (const auto* l : {&wq, &wk, &wv, &wo})
+    if (*l) macs += static_cast<double>((*l)->weight.numel());
   return 2.0 * macs + 4.0 * static_cast<double>(Tk * o_.n_head * o_.head_dim());
 }
 
@@ -115,7 +120,12 @@ torch::Tensor MultiHeadAttentionImpl::mix(const torch::Tensor& q, const torch::T
                                           const AttentionIn& in, AttentionOut& out) {
   double p = is_training() ? o_.dropout : 0.0;
   auto dropped = [&](const torch::Tensor& att) { return p > 0 ? torch::dropout(att, p, /*train=*/true) : att; };
-  if (in.probs.defined()) return torch::matmul(dropped(in.probs.to(v.scalar_type())), v);
+  if (in.probs.defined()) {
+    if (in.run_discarded) {  // the released code's wasted work, for the benchmark
+      (void)attention_probs(q, k, additive_mask(in, q.size(2), k.size(2), o_.causal, torch::kFloat32));
+    }
+    return torch::matmul(dropped(in.probs.to(v.scalar_type())), v);
+  }
   bool plain = !in.pad_mask.defined() && !in.key_bias.defined() && !in.want_probs;
   if (plain && o_.causal) return causal_attention(q, k, v, p);
   int64_t Tq = q.size(2), Tk = k.size(2);
@@ -135,28 +145,37 @@ torch::Tensor MultiHeadAttentionImpl::mix(const torch::Tensor& q, const torch::T
 AttentionOut MultiHeadAttentionImpl::forward(const AttentionIn& in) {
   const auto& x = in.x;  // (B, T, C)
   int64_t B = x.size(0), T = x.size(1), H = o_.n_head, Hkv = o_.kv_heads(), D = o_.head_dim();
-  bool reuse = in.probs.defined();
-  TORCH_CHECK(!(reuse && in.want_key_mean), "attention: a reusing layer computes no keys to average");
+  const bool reuse = in.probs.defined(), shared = in.shared_k.defined();
+  const bool run_qk = !reuse || in.run_discarded;
+  TORCH_CHECK(!(reuse && in.want_key_mean && !in.run_discarded), "attention: a reusing layer computes no keys to average");
+  TORCH_CHECK(shared || o_.has_kv, "attention: a layer without wk, wv needs shared keys and values");
   auto heads = [&](const torch::Tensor& t, int64_t h) { return t.view({B, T, h, D}).transpose(1, 2); };
-  torch::Tensor q, k;
-  if (!reuse) {
-    q = heads(wq(x), H);    // (B, H, T, D)
-    k = heads(wk(x), Hkv);  // (B, Hkv, T, D)
+  torch::Tensor q, k, v;
+  if (run_qk) q = heads(wq(x), H);  // (B, H, T, D)
+  if (shared) {
+    k = in.shared_k;  // (B, Hkv, Tk, D), already rotated and cached by the layer that made them
+    v = in.shared_v;
+  } else {
+    if (run_qk) k = heads(wk(x), Hkv);  // (B, Hkv, T, D)
+    v = heads(wv(x), Hkv);
   }
-  auto v = heads(wv(x), Hkv);
-  if (in.rope && !reuse) {
-    q = apply_rope(q, *in.rope);
-    k = apply_rope(k, *in.rope);
-  }
+  if (in.rope && q.defined()) q = apply_rope(q, *in.rope);
+  if (in.rope && k.defined() && !shared) k = apply_rope(k, *in.rope);
   auto append = [](torch::Tensor* cache, torch::Tensor& t) {
     if (!cache || !t.defined()) return;
     if (cache->defined()) t = torch::cat({*cache, t}, 2);
     *cache = t;
   };
-  append(in.k_cache, k);
-  append(in.v_cache, v);
+  if (!shared) {
+    append(in.k_cache, k);
+    append(in.v_cache, v);
+  }
   AttentionOut out;
   if (in.want_key_mean) out.key_mean = k.mean(1);  // (B, Tk, D)
+  if (in.want_kv) {
+    out.k = k;
+    out.v = v;
+  }
   if (Hkv != H) {  // each key/value head serves H / Hkv query heads
     if (k.defined()) k = k.repeat_interleave(H / Hkv, 1);
     v = v.repeat_interleave(H / Hkv, 1);
@@ -183,7 +202,7 @@ void AttentionRegistry::add(const std::string& name, AttentionFactory factory) {
 std::shared_ptr<AttentionBlockImpl> AttentionRegistry::make(const std::string& name, const AttentionOptions& o) const {
   auto it = factories_.find(name);
   if (it == factories_.end())
-    throw UserError("model.attention: unknown attention type '" + name + "'" + did_you_mean(name, names()));
+    throw UserError("model.attention.type: unknown attention type '" + name + "'" + did_you_mean(name, names()));
   return it->second(o);
 }
 

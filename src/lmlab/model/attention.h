@@ -5,7 +5,7 @@
 // Plain causal attention (the decoder's training and decoding) takes the fast path: on
 // libtorch >= 2 at::scaled_dot_product_attention (flash / memory-efficient kernels on CUDA), on
 // 1.13 the explicit masked softmax, which is also the reference in tests.
-// Attention blocks come from a registry ([model] attention = "mha"), as the FFNs do.
+// Attention blocks come from a registry ([model.attention] type = "mha"), as the FFNs do.
 #pragma once
 #include <torch/torch.h>
 
@@ -26,6 +26,7 @@ struct AttentionOptions {
   bool bias = false;      // in wq, wk, wv, wo
   double dropout = 0.0;   // on the softmax matrix, training only
   bool causal = true;     // false: bidirectional (encoder, ViT)
+  bool has_kv = true;     // false: no wk, wv; keys and values come from another layer (CLA)
 
   // The decoder's attention: causal, from [model] n_head, n_kv_head, d_model, bias, dropout.
   static AttentionOptions from(const ModelConfig& cfg);
@@ -46,14 +47,22 @@ struct AttentionIn {
   // (B, H, T, Tk) a softmax matrix from another layer (UniAttn): used instead of computing
   // softmax(QK^T); wq and wk are not run. Masks and biases are then already in it.
   torch::Tensor probs = {};
+  // With `probs`: still run wq, wk, RoPE, the K cache and the softmax, and throw the result
+  // away, as UniAttn's released code does (the benchmark's "as released" variant).
+  bool run_discarded = false;
+  // (B, Hkv, Tk, D) keys (rotated) and values of another layer, cache included (CLA): used
+  // instead of this layer's own; nothing is appended to this layer's cache.
+  torch::Tensor shared_k = {}, shared_v = {};
   bool want_probs = false;     // return the softmax matrix (forces the explicit path)
   bool want_key_mean = false;  // return the keys averaged over heads (ToMe's merge metric)
+  bool want_kv = false;        // return the keys and values attended to (for CLA's next layers)
 };
 
 struct AttentionOut {
   torch::Tensor y;         // (B, T, C)
   torch::Tensor probs;     // (B, H, T, Tk) before dropout, rows sum to 1; when asked
   torch::Tensor key_mean;  // (B, Tk, D) mean over key/value heads of the (rotated) keys; when asked
+  torch::Tensor k, v;      // (B, Hkv, Tk, D) rotated keys and values incl. the cache; when asked
 };
 
 // q: (B, H, Tq, D); k, v: (B, H, Tk, D) with Tk >= Tq. The queries are the LAST Tq positions of
@@ -84,7 +93,7 @@ class AttentionBlockImpl : public torch::nn::Module {
 
 // "mha": multi-head attention; grouped-query heads when n_kv_head < n_head (each key/value head
 // serves n_head / n_kv_head query heads). Parameters: wq (C -> H*D), wk, wv (C -> Hkv*D),
-// wo (H*D -> C), each "weight" (+ "bias").
+// wo (H*D -> C), each "weight" (+ "bias"); no wk, wv when has_kv is false.
 class MultiHeadAttentionImpl : public AttentionBlockImpl {
  public:
   explicit MultiHeadAttentionImpl(const AttentionOptions& o);

@@ -25,7 +25,7 @@ std::shared_ptr<BackboneImpl> make_backbone(const ModelConfig& cfg) {
 
 BlockOptions bidirectional_block_options(const ModelConfig& cfg, bool post_norm) {
   BlockOptions o;
-  o.attention = cfg.attention;
+  o.attention = cfg.attention.type;
   o.attn.d_model = cfg.d_model;
   o.attn.n_head = cfg.n_head;
   o.attn.n_kv_head = cfg.n_kv_head;

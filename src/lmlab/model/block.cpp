@@ -10,6 +10,12 @@ BlockImpl::BlockImpl(const BlockOptions& o, int64_t layer, const FfnMaker& make_
   ffn_norm = register_module("ffn_norm", Norm(o.norm));
   ffn = register_module("ffn", make_ffn());
   attn->init_weights(o.init_std, o.out_init_std);
+  TORCH_CHECK(!(o.compensation && o.post_norm), "Block: W_c compensation needs a pre-norm block");
+  if (o.compensation) {  // created last and zero: no random draw, so the base init is unchanged
+    wc = register_module("wc", torch::nn::Linear(torch::nn::LinearOptions(o.attn.d_model, o.attn.d_model).bias(false)));
+    torch::NoGradGuard no_grad;
+    wc->weight.zero_();
+  }
 }
 
 torch::Tensor BlockImpl::residual_dropout(const torch::Tensor& t) {
@@ -26,11 +32,22 @@ torch::Tensor BlockImpl::attend(const torch::Tensor& x, BlockContext& ctx) {
   in.pad_mask = ctx.pad_mask;
   in.key_bias = ctx.key_bias;
   if (ctx.reuse_probs) in.probs = ctx.probs;
+  if (ctx.reuse_kv) {
+    in.shared_k = ctx.k;
+    in.shared_v = ctx.v;
+  }
+  in.run_discarded = ctx.run_discarded;
   in.want_probs = ctx.keep_probs && !ctx.reuse_probs;
   in.want_key_mean = ctx.keep_key_mean;
+  in.want_kv = ctx.keep_kv && !ctx.reuse_kv;
   auto out = attn->forward(in);
   if (in.want_probs) ctx.probs = out.probs;
   if (in.want_key_mean) ctx.key_mean = out.key_mean;
+  if (in.want_kv) {
+    ctx.k = out.k;
+    ctx.v = out.v;
+  }
+  if (ctx.trace_probs) ctx.trace_probs->push_back(ctx.keep_probs || ctx.reuse_probs ? ctx.probs.detach() : torch::Tensor());
   return out.y;
 }
 
@@ -42,7 +59,12 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, BlockContext& ctx) {
     f.residual = h;
     return ffn_norm(h + residual_dropout(ffn->forward(h, f)));
   }
-  auto h = x + residual_dropout(attend(attn_norm(x), ctx));  // (B, T, C)
+  auto normed = attn_norm(x);  // (B, T, C)
+  auto branch = attend(normed, ctx);
+  if (wc) branch = branch + wc(normed);
+  auto h = x + residual_dropout(branch);  // (B, T, C)
+  if (ctx.trace_attn_in) ctx.trace_attn_in->push_back(normed.detach());
+  if (ctx.trace_post_attn) ctx.trace_post_attn->push_back(h.detach());
   f.residual = h;
   return h + residual_dropout(ffn->forward(ffn_norm(h), f));
 }

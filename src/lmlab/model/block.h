@@ -1,5 +1,5 @@
 // One transformer block, shared by the decoder, the encoder and the ViT:
-//   pre-norm  (decoder, ViT):  h = x + Attn(Norm(x));   out = h + FFN(Norm(h))
+//   pre-norm  (decoder, ViT):  h = x + Attn(Norm(x)) [+ W_c Norm(x)];   out = h + FFN(Norm(h))
 //   post-norm (BERT):          h = Norm(x + Attn(x));   out = Norm(h + FFN(h))
 // with dropout on both residual branches (training only). A BlockContext travels through the
 // stack: per-layer inputs (rope tables, cache slot, masks) and cross-layer state (UniAttn's
@@ -33,11 +33,23 @@ struct BlockContext {
   // Cross-layer state. keep_probs: each block leaves its softmax matrix in `probs`;
   // reuse_probs: the next block attends with `probs` instead of computing it (UniAttn). The
   // stack sets both per layer. keep_key_mean: each block leaves its keys' head mean in key_mean.
+  // keep_kv / reuse_kv: the same for keys and values (cross-layer KV sharing, CLA).
+  // run_discarded: a reusing layer also runs (and drops) what reuse saves (the released code).
   bool keep_probs = false;
   bool reuse_probs = false;
   bool keep_key_mean = false;
+  bool keep_kv = false;
+  bool reuse_kv = false;
+  bool run_discarded = false;
   torch::Tensor probs;     // (B, H, T, Tk)
   torch::Tensor key_mean;  // (B, Tk, D)
+  torch::Tensor k, v;      // (B, Hkv, Tk, D)
+  // When set, each block appends its normalised attention input Norm(x) and its residual
+  // stream after attention h (both (B, T, C)); `lmlab uniattn init` fits W_c from them.
+  // trace_probs gets the softmax matrix a SuperBlock layer attended with (undefined elsewhere).
+  std::vector<torch::Tensor>* trace_attn_in = nullptr;
+  std::vector<torch::Tensor>* trace_post_attn = nullptr;
+  std::vector<torch::Tensor>* trace_probs = nullptr;
 };
 
 struct BlockOptions {
@@ -48,6 +60,9 @@ struct BlockOptions {
   bool post_norm = false;
   double init_std = 0.02;      // attention wq, wk, wv
   double out_init_std = 0.02;  // attention wo
+  // UniAttn's linear compensation: h = x + Attn(Norm(x)) + W_c Norm(x), W_c = `wc` (C -> C, no
+  // bias, zero-initialised). Pre-norm only.
+  bool compensation = false;
 };
 
 // Builds the block's FFN; called between the norms so parameters keep their creation order.
@@ -64,6 +79,7 @@ class BlockImpl : public torch::nn::Module {
   Norm attn_norm{nullptr}, ffn_norm{nullptr};
   std::shared_ptr<AttentionBlockImpl> attn;
   std::shared_ptr<FfnBlockImpl> ffn;
+  torch::nn::Linear wc{nullptr};  // with compensation only
 
  private:
   torch::Tensor attend(const torch::Tensor& x, BlockContext& ctx);

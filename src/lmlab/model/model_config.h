@@ -6,18 +6,15 @@
 #include <string>
 #include <vector>
 
+#include "lmlab/model/attention_config.h"
 #include "lmlab/model/family_config.h"
 #include "lmlab/model/ffn_config.h"
 
 namespace lmlab {
 
-// AttentionRegistry's names, the allowed values of [model] attention (model/attention.cpp).
-std::vector<std::string> attention_type_names();
-
 struct ModelConfig {
   std::string family = "decoder";
   std::string arch = "llama";
-  std::string attention = "mha";
   int64_t n_layer = 4;
   int64_t n_head = 4;
   int64_t n_kv_head = 0;
@@ -31,6 +28,7 @@ struct ModelConfig {
   double rope_theta = 10000.0;
   double norm_eps = 1e-5;
   double dropout = 0.0;
+  AttentionConfig attention;
   FfnConfig ffn;
   EncoderConfig encoder;
   ImageConfig image;
@@ -45,8 +43,6 @@ struct ModelConfig {
             {"decoder", "encoder", "vit", "cnn"});
     v.field("arch", arch,
             "llama = RMSNorm, RoPE, SwiGLU; gpt2 = LayerNorm, learned positions, GELU MLP [decoder]", {"llama", "gpt2"});
-    v.field("attention", attention, "attention block, by registry name (lmlab/model/attention.h) [decoder, encoder, vit]",
-            attention_type_names());
     v.field("n_layer", n_layer, "number of transformer blocks [decoder, encoder, vit]");
     v.field("n_head", n_head, "attention (query) heads per block [decoder, encoder, vit]");
     v.field("n_kv_head", n_kv_head, "key/value heads (grouped-query attention); 0 = n_head [decoder, encoder, vit]");
@@ -66,6 +62,7 @@ struct ModelConfig {
     v.field("norm_eps", norm_eps, "epsilon of RMSNorm/LayerNorm [decoder, encoder, vit]");
     v.field("dropout", dropout,
             "dropout on embeddings, attention weights and residual branches (training only) [decoder, encoder, vit]");
+    v.section("attention", attention);
     v.section("ffn", ffn);
     v.section("encoder", encoder);
     v.section("image", image);

@@ -33,6 +33,7 @@ void validate(const ModelConfig& c) {
 struct TransformerImpl::Layers {
   torch::nn::Embedding tok_emb{nullptr}, pos_emb{nullptr};  // pos_emb: gpt2 only
   std::vector<Block> blocks;
+  std::vector<UnifyRole> roles;  // UniAttn SuperBlock layout, one per block
   Norm norm{nullptr};
   torch::nn::Linear lm_head{nullptr};  // untied only
 };
@@ -48,15 +49,21 @@ TransformerImpl::TransformerImpl(const ModelConfig& cfg) : cfg_(cfg), layers_(st
     m.pos_emb->weight.normal_(0.0, cfg.init_std);
   }
   BlockOptions bo;
-  bo.attention = cfg.attention;
+  bo.attention = cfg.attention.type;
   bo.attn = AttentionOptions::from(cfg);
   bo.norm = NormOptions::from(cfg.d_model, cfg);
   bo.dropout = cfg.dropout;
   bo.init_std = cfg.init_std;
   bo.out_init_std = residual_init_std(cfg);
+  m.roles = lmlab::unify_roles(cfg.attention, cfg.n_layer);
+  const bool share_kv = cfg.attention.share == "kv";
   auto blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t l = 0; l < cfg.n_layer; ++l) {
-    Block b(bo, l, [&] { return FfnRegistry::instance().make(cfg.ffn.type, cfg, l); });
+    const bool reuse = m.roles[l] == UnifyRole::kReuse;
+    BlockOptions lo = bo;
+    lo.attn.has_kv = !(reuse && share_kv);
+    lo.compensation = reuse && !share_kv && cfg.attention.compensation;
+    Block b(lo, l, [&] { return FfnRegistry::instance().make(cfg.ffn.type, cfg, l); });
     blocks->push_back(b);
     m.blocks.push_back(b);
   }
@@ -67,7 +74,7 @@ TransformerImpl::TransformerImpl(const ModelConfig& cfg) : cfg_(cfg), layers_(st
   }
 }
 
-torch::Tensor TransformerImpl::forward_impl(const torch::Tensor& idx, KVCache* cache) {
+torch::Tensor TransformerImpl::forward_impl(const torch::Tensor& idx, KVCache* cache, TransformerTrace* trace) {
   TORCH_CHECK(idx.dim() == 2 && idx.scalar_type() == torch::kInt64, "Transformer: idx must be (B, T) int64");
   auto& m = *layers_;
   int64_t T = idx.size(1), start = cache ? cache->length() : 0;
@@ -92,16 +99,39 @@ torch::Tensor TransformerImpl::forward_impl(const torch::Tensor& idx, KVCache* c
   ctx.rope = cfg_.arch == "llama" ? &rope : nullptr;
   ctx.cache = cache;
   ctx.token_ids = idx;
-  for (auto& block : m.blocks) x = block->forward(x, ctx);
+  if (trace) {
+    ctx.trace_attn_in = &trace->attn_in;
+    ctx.trace_post_attn = &trace->post_attn;
+    ctx.trace_probs = &trace->probs;
+  }
+  const bool share_kv = cfg_.attention.share == "kv";
+  for (size_t l = 0; l < m.blocks.size(); ++l) {
+    const UnifyRole role = m.roles[l];
+    ctx.keep_probs = !share_kv && role == UnifyRole::kFirst;
+    ctx.reuse_probs = !share_kv && role == UnifyRole::kReuse;
+    ctx.keep_kv = share_kv && role == UnifyRole::kFirst;
+    ctx.reuse_kv = share_kv && role == UnifyRole::kReuse;
+    ctx.run_discarded = ctx.reuse_probs && !cfg_.attention.skip_reused;
+    x = m.blocks[l]->forward(x, ctx);
+  }
   x = m.norm(x);
   return cfg_.tie_embeddings ? torch::nn::functional::linear(x, m.tok_emb->weight) : m.lm_head(x);  // (B, T, V)
 }
 
-torch::Tensor TransformerImpl::forward(const torch::Tensor& idx) { return forward_impl(idx, nullptr); }
+torch::Tensor TransformerImpl::forward(const torch::Tensor& idx) { return forward_impl(idx, nullptr, nullptr); }
 
 torch::Tensor TransformerImpl::forward_cached(const torch::Tensor& idx, KVCache& cache) {
-  return forward_impl(idx, &cache);
+  return forward_impl(idx, &cache, nullptr);
 }
+
+torch::Tensor TransformerImpl::forward_traced(const torch::Tensor& idx, TransformerTrace& trace) {
+  trace = TransformerTrace{};
+  return forward_impl(idx, nullptr, &trace);
+}
+
+const std::vector<UnifyRole>& TransformerImpl::unify_roles() const { return layers_->roles; }
+
+Block TransformerImpl::block(int64_t layer) const { return layers_->blocks.at(static_cast<size_t>(layer)); }
 
 torch::Tensor TransformerImpl::aux_loss() const {
   torch::Tensor total;

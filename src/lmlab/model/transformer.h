@@ -13,6 +13,13 @@
 
 namespace lmlab::model {
 
+// Per-layer activations of one forward: Norm(x) going into attention and the residual stream
+// h = x + Attn(Norm(x)) (+ W_c Norm(x)) coming out, each (B, T, C), and the softmax matrix a
+// softmax-sharing SuperBlock layer attended with, (B, H, T, Tk) (undefined elsewhere); detached.
+struct TransformerTrace {
+  std::vector<torch::Tensor> attn_in, post_attn, probs;
+};
+
 class TransformerImpl : public torch::nn::Module {
  public:
   explicit TransformerImpl(const ModelConfig& cfg);
@@ -22,6 +29,12 @@ class TransformerImpl : public torch::nn::Module {
   // Same, continuing from (and extending) `cache`: positions start at cache.length().
   // Equal (within fp tolerance) to the last T rows of forward() on the whole sequence.
   torch::Tensor forward_cached(const torch::Tensor& idx, KVCache& cache);
+  // forward() that also records every layer's attention input and output (UniAttn's W_c fit).
+  torch::Tensor forward_traced(const torch::Tensor& idx, TransformerTrace& trace);
+
+  // [model.attention]'s SuperBlock layout, one role per layer; and one block.
+  const std::vector<UnifyRole>& unify_roles() const;
+  Block block(int64_t layer) const;
 
   // Sum over layers of the FFN auxiliary losses of the last forward (already weighted);
   // an undefined tensor when no block has one.
@@ -42,7 +55,7 @@ class TransformerImpl : public torch::nn::Module {
   const ModelConfig& config() const { return cfg_; }
 
  private:
-  torch::Tensor forward_impl(const torch::Tensor& idx, KVCache* cache);
+  torch::Tensor forward_impl(const torch::Tensor& idx, KVCache* cache, TransformerTrace* trace);
 
   ModelConfig cfg_;
   struct Layers;  // defined by the implementation

@@ -22,7 +22,8 @@
 
 namespace lmlab::train {
 
-std::vector<std::string> matching_parameters(const torch::nn::Module& module, const std::vector<std::string>& patterns) {
+std::vector<std::string> matching_parameters(const torch::nn::Module& module, const std::vector<std::string>& patterns,
+                                             const std::string& key) {
   std::vector<std::string> names, out;
   for (const auto& item : module.named_parameters()) names.push_back(item.key());
   for (const auto& pattern : patterns) {
@@ -33,7 +34,7 @@ std::vector<std::string> matching_parameters(const torch::nn::Module& module, co
         if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
       }
     if (!any)
-      throw UserError("train.freeze: pattern '" + pattern + "' matches no parameter" + did_you_mean(pattern, names) +
+      throw UserError(key + ": pattern '" + pattern + "' matches no parameter" + did_you_mean(pattern, names) +
                       " (lmlab train --print-params lists them)");
   }
   return out;
@@ -42,7 +43,16 @@ std::vector<std::string> matching_parameters(const torch::nn::Module& module, co
 std::vector<std::string> frozen_parameters(Task& task, const TrainConfig& tc) {
   std::vector<std::string> patterns = tc.freeze;
   for (const auto& p : task.frozen_patterns()) patterns.push_back(p);
-  return matching_parameters(task.module(), patterns);
+  auto frozen = matching_parameters(task.module(), patterns, "train.freeze");
+  if (tc.train_only.empty()) return frozen;
+  const auto trained = matching_parameters(task.module(), tc.train_only, "train.train_only");
+  for (const auto& item : task.module().named_parameters()) {
+    const auto& n = item.key();
+    if (std::find(trained.begin(), trained.end(), n) == trained.end() &&
+        std::find(frozen.begin(), frozen.end(), n) == frozen.end())
+      frozen.push_back(n);
+  }
+  return frozen;
 }
 
 namespace {

@@ -30,8 +30,11 @@ TrainResult run_engine(Task& task, Experiment exp, bool resume);
 
 // Parameters of `module` whose names match one of the glob patterns (fnmatch: '*' also
 // matches dots); UserError naming a pattern that matches no parameter.
-std::vector<std::string> matching_parameters(const torch::nn::Module& module, const std::vector<std::string>& patterns);
-// The parameters that do not train: train.freeze plus the task's own frozen_patterns().
+// `key` names the config key in the error for a pattern that matches nothing.
+std::vector<std::string> matching_parameters(const torch::nn::Module& module, const std::vector<std::string>& patterns,
+                                             const std::string& key = "train.freeze");
+// The parameters that do not train: train.freeze plus the task's own frozen_patterns(), and,
+// when train.train_only is set, every parameter it does not match.
 std::vector<std::string> frozen_parameters(Task& task, const TrainConfig& tc);
 
 }  // namespace lmlab::train

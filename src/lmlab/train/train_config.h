@@ -52,6 +52,7 @@ struct TrainConfig {
   double dist_timeout_s = 120;
   std::string init_from;
   std::vector<std::string> freeze;
+  std::vector<std::string> train_only;
   LossConfig loss;
 
   template <class V>
@@ -90,6 +91,9 @@ struct TrainConfig {
     v.field("freeze", freeze,
             "parameter-name glob patterns that do not train (fnmatch: '*' also matches '.'), e.g. "
             "[\"backbone.*\"]; frozen weights stay bit-identical and get no optimizer state");
+    v.field("train_only", train_only,
+            "when set, only parameters matching these globs train and every other one is frozen, e.g. "
+            "UniAttn's stage 1: [\"*.wc.*\"]");
     v.section("loss", loss);
   }
 };
