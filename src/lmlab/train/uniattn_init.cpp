@@ -126,6 +126,10 @@ std::vector<CompensationFit> run_uniattn_init(const UniattnInitOptions& o) {
   const int64_t seq_len = o.seq_len > 0 ? o.seq_len : exp.data.seq_len;
   const torch::Tensor ids = calibration_ids(base.tokenizer_path, o.data, o.samples, seq_len);
   std::cerr << "uniattn init: " << ids.size(0) << " calibration samples of " << seq_len << " tokens\n";
+  if (seq_len >= exp.model.d_model)  // docs/uniattn.md: measured 100x+ worse at T = d
+    std::cerr << "uniattn init: warning: --seq-len " << seq_len << " >= d_model " << exp.model.d_model
+              << ": the fit on the means is not under-determined and may not carry over to single samples; "
+                 "the paper's ratio is T = d / 4\n";
   auto fits = fit_compensation(*base.model, *unified, ids, o.rcond);
   CheckpointData out;
   out.config_toml = config::to_toml(schema);
