@@ -4,8 +4,8 @@
 #   plain     configs/uniattn/sft.toml from the base
 #   softmax   + SuperBlock {4..7} sharing its first layer's softmax, no W_c (one stage)
 #   cla       + SuperBlock {4..7} sharing its first layer's K/V (no wk/wv in layers 5-7)
-#   uniattn   `lmlab uniattn init` (closed-form W_c, once), stage 1 = W_c only (50 steps),
-#             stage 2 = everything (the baselines' 100 steps)
+#   uniattn   `lmlab uniattn init` (closed-form W_c, once), stage 1 = W_c only (30 steps),
+#             stage 2 = everything (the baselines' 60 steps)
 # Each is scored by its held-out response loss (the sft task's val_loss), zero-shot piqa /
 # arc_easy / copa (`lmlab eval`, first 200 items) and build/bench/uniattn_bench (decode tokens/s,
 # prefill, KV bytes per token; UniAttn also as released). Finished runs are kept.
@@ -20,8 +20,8 @@ RESULTS=docs/results/uniattn
 TOKENIZER=data/mix-sources/bpe4096.json
 SFT_SET=""
 ZS_LIMIT="--limit 200"
-S1_STEPS=50
-INIT_SIZE="--samples 256 --seq-len 128"
+S1_STEPS=30
+INIT_SIZE="--samples 256 --seq-len 32"  # T / d = 1/4, as the paper's 1024 / 4096
 BENCH_SIZE="--prompt 128 --new 64 --repeats 3"
 if [ "$SMOKE" = 1 ]; then
   RESULTS=$R/results
