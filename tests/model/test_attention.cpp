@@ -275,6 +275,16 @@ struct Doc {
 };
 }  // namespace
 
+TEST(ModelConfigChoices, TheOldAttentionKeyStillNamesTheType) {
+  Doc doc;
+  auto schema = config::Schema::of(doc);
+  config::apply_toml_text(schema, "[model]\nattention = \"mha\"\n", "old.toml");  // checkpoints before [model.attention]
+  EXPECT_EQ(doc.model.attention.type, "mha");
+  config::apply_overrides(schema, {"model.attention=mha"});
+  EXPECT_EQ(doc.model.attention.type, "mha");
+  EXPECT_THROW(config::apply_toml_text(schema, "[model]\nattention = \"mhx\"\n", "old.toml"), UserError);
+}
+
 TEST(ModelConfigChoices, ComeFromTheRegistries) {
   Doc doc;
   auto schema = config::Schema::of(doc);

@@ -137,6 +137,10 @@ void apply_table(const Schema& schema, const toml::table& table, const std::stri
       continue;
     }
     const Field* f = schema.find(key);
+    // A string for a section with a `type` key sets that key: "[model] attention = \"mha\"", the
+    // form configs and checkpoints had before [model.attention] became a section.
+    if (!f && node.is_string() && std::find(sections.begin(), sections.end(), key) != sections.end())
+      f = schema.find(key + ".type");
     if (!f) {
       throw_user_error(pos_of(k.source(), file),
                        "unknown key '" + key + "'" + did_you_mean(key, schema.keys()));
@@ -250,6 +254,10 @@ void apply_overrides(const Schema& schema, const std::vector<std::string>& overr
     if (eq == std::string::npos || eq == 0)
       throw_user_error("--set " + o, "expected section.key=value");
     std::string key = o.substr(0, eq), value = o.substr(eq + 1);
+    const auto& sections = schema.sections();
+    if (!schema.find(key) && std::find(sections.begin(), sections.end(), key) != sections.end() &&
+        schema.find(key + ".type"))
+      key += ".type";  // --set model.attention=mha, as a file's "[model] attention = ..."
     const Field* f = schema.find(key);
     if (!f)
       throw_user_error("--set " + o, "unknown key '" + key + "'" + did_you_mean(key, schema.keys()));
