@@ -1,44 +1,27 @@
 // The encoder classifier (the paper's RoBERTa baseline): a `classify` checkpoint of our
 // MLM-pre-trained encoder, P(model) = softmax(head(pooled(encoder([CLS] text [SEP]))))[1].
 // With [task.classify] cls_token = false the sequence is the text alone (the official code's
-// quirk) and the head reads the first text token. The classifier is rebuilt here under the classify task's module names (backbone.*, head.*).
+// quirk) and the head reads the first text token. The model is the classify task's (train/tasks/classifier.h).
 #include <cmath>
 
 #include "lmlab/common/error.h"
 #include "lmlab/config/config.h"
 #include "lmlab/detect/detect_config.h"
 #include "lmlab/detect/detector.h"
-#include "lmlab/model/backbone.h"
 #include "lmlab/tokenizer/tokenizer.h"
 #include "lmlab/train/checkpoint.h"
 #include "lmlab/train/experiment.h"
 #include "lmlab/train/model_state.h"
+#include "lmlab/train/tasks/classifier.h"
 #include "lmlab/train/tasks/encoder_inputs.h"
 
 namespace lmlab::detect {
 
 namespace {
 
-struct EncoderClassifierImpl : torch::nn::Module {
-  EncoderClassifierImpl(const ModelConfig& cfg, int64_t n_classes, bool mlp_head) {
-    backbone = register_module("backbone", model::make_backbone(cfg));
-    const int64_t d = backbone->feature_dim();
-    head = torch::nn::Sequential();
-    if (mlp_head) {
-      head->push_back(torch::nn::Linear(d, d));
-      head->push_back(torch::nn::GELU());
-    }
-    head->push_back(torch::nn::Linear(d, n_classes));
-    register_module("head", head);
-  }
-  std::shared_ptr<model::BackboneImpl> backbone;
-  torch::nn::Sequential head{nullptr};
-};
-TORCH_MODULE(EncoderClassifier);
-
 struct LoadedClassifier {
   Experiment exp;
-  EncoderClassifier model{nullptr};
+  train::Classifier model{nullptr};
   tokenizer::Tokenizer tok;
   train::EncoderSpecials sp;
 };
@@ -52,7 +35,7 @@ LoadedClassifier load_classifier(const std::string& dir, const torch::Device& de
     throw_user_error(ckpt, "is a '" + exp.run.task + "' checkpoint of a " + exp.model.family +
                                "; the encoder detector needs a classify run of an encoder");
   if (exp.task.classify.n_classes != 2) throw_user_error(ckpt, "classifies into " + std::to_string(exp.task.classify.n_classes) + " classes, not 2");
-  LoadedClassifier c{exp, EncoderClassifier(exp.model, 2, exp.task.classify.mode == "frozen"),
+  LoadedClassifier c{exp, train::Classifier(exp.model, 2, exp.task.classify.mode == "frozen"),
                      tokenizer::Tokenizer::load(data.tokenizer_path), {}};
   c.sp.text_vocab = c.tok.vocab_size();
   train::load_model_state(*c.model, data.model, ckpt + "/model.safetensors");
@@ -77,10 +60,7 @@ class EncoderDetector : public Detector {
       std::vector<const std::vector<int64_t>*> ptrs;
       for (const auto& s : seqs) ptrs.push_back(&s);
       data::NamedBatch b = train::pad_sequences(ptrs, c_.sp).to(device_);
-      model::BackboneInput in;
-      in.ids = b.at("ids");
-      in.pad_mask = b.at("pad_mask");
-      torch::Tensor p = torch::softmax(c_.model->head->forward(c_.model->backbone->pooled(in)).to(torch::kFloat32), 1);  // (B, 2)
+      torch::Tensor p = torch::softmax(c_.model->forward(b).to(torch::kFloat32), 1);  // (B, 2)
       p = p.select(1, 1).to(torch::kFloat64).cpu();
       for (int64_t k = 0; k < p.size(0); ++k) out.push_back(p[k].item<double>());
     }

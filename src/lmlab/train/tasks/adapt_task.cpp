@@ -5,7 +5,6 @@
 // Images of another size than [model.image] size are resized (bilinear) on load, so a ViT
 // pre-trained on 28x28 MNIST adapts to 16x16 USPS or 8x8 optdigits (.csv.gz rows: pixels, label).
 #include <cmath>
-#include <filesystem>
 #include <sstream>
 
 #include "lmlab/common/error.h"
@@ -13,8 +12,7 @@
 #include "lmlab/model/backbone.h"
 #include "lmlab/model/vit.h"
 #include "lmlab/train/autocast.h"
-#include "lmlab/train/tasks/class_metrics.h"
-#include "lmlab/train/tasks/labelled_set.h"
+#include "lmlab/train/tasks/labelled_eval.h"
 #include "lmlab/train/tasks/tasks.h"
 
 namespace lmlab::train {
@@ -204,42 +202,9 @@ class AdaptTask : public Task {
   int64_t batch_ = 1;
 };
 
-// As classify's: each rank scores records k = rank (mod world), probabilities summed over ranks.
 nlohmann::json AdaptTask::evaluate(TaskEnv& env) {
-  torch::NoGradGuard no_grad;
-  nlohmann::json per_file = nlohmann::json::object();
-  double correct = 0, records = 0, loss_sum = 0;
-  for (size_t f = 0; f < eval_sets_.size(); ++f) {
-    const LabelledSet& set = eval_sets_[f];
-    const int64_t N = set.size(), C = model_->adapt_head->weight.size(0);
-    auto opts = torch::TensorOptions().dtype(torch::kFloat64).device(env.device);
-    torch::Tensor probs = torch::zeros({N, C}, opts), nll = torch::zeros({1}, opts);
-    for (int64_t b = env.rank * batch_; b < N; b += env.world_size * batch_) {
-      std::vector<int64_t> idx;
-      for (int64_t k = b; k < std::min(N, b + batch_); ++k) idx.push_back(k);
-      data::NamedBatch batch = set.batch(idx, {}).to(env.device);
-      torch::Tensor logits;
-      {
-        Autocast ac(env.bf16);
-        logits = model_->forward(batch.at("images")).to(torch::kFloat32);  // (B, C)
-      }
-      probs.index_copy_(0, torch::tensor(idx, torch::kInt64).to(env.device), torch::softmax(logits, 1).to(torch::kFloat64));
-      nll += torch::nn::functional::cross_entropy(logits, batch.at("label"),
-                                                  torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                 .to(torch::kFloat64);
-    }
-    std::vector<torch::Tensor> totals = {probs, nll};
-    env.all_reduce_sum(totals);
-    const double file_loss = totals[1].item<double>() / static_cast<double>(N);
-    nlohmann::json m = classification_metrics(totals[0].cpu(), set.labels, file_loss);
-    std::string name = std::filesystem::path(set.path).filename().string();
-    if (per_file.contains(name)) name = std::to_string(f) + ":" + name;
-    per_file[name] = m;
-    loss_sum += file_loss * static_cast<double>(N);
-    correct += m["acc"].get<double>() * static_cast<double>(N);
-    records += static_cast<double>(N);
-  }
-  nlohmann::json out = {{"val_loss", loss_sum / records}, {"acc", correct / records}, {"files", per_file}};
+  nlohmann::json out = evaluate_labelled_sets(eval_sets_, model_->adapt_head->weight.size(0), batch_, {}, env,
+                                              [this](const data::NamedBatch& b) { return model_->forward(b.at("images")); });
   const nlohmann::json counts = param_counts();
   for (const auto& [k, v] : counts.items()) out[k] = v;
   out["final_tokens"] = model_->backbone->token_counts().back();

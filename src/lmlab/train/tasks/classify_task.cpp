@@ -6,46 +6,17 @@
 //                         frozen       backbone frozen (eval mode), head = Linear(d, d) GELU Linear(d, n)
 // Training records are data.train_files (one kind), each of data.eval_files is scored on its
 // own (accuracy, macro F1, confusion; binary sets also F1 of class 1 and AUROC).
-#include <filesystem>
 #include <sstream>
 
 #include "lmlab/common/error.h"
-#include "lmlab/model/backbone.h"
 #include "lmlab/train/autocast.h"
-#include "lmlab/train/tasks/class_metrics.h"
-#include "lmlab/train/tasks/labelled_set.h"
+#include "lmlab/train/tasks/classifier.h"
+#include "lmlab/train/tasks/labelled_eval.h"
 #include "lmlab/train/tasks/tasks.h"
 
 namespace lmlab::train {
 
 namespace {
-
-class ClassifierImpl : public torch::nn::Module {
- public:
-  ClassifierImpl(const ModelConfig& cfg, int64_t n_classes, bool mlp_head) {
-    backbone = register_module("backbone", model::make_backbone(cfg));
-    const int64_t d = backbone->feature_dim();
-    head = torch::nn::Sequential();
-    if (mlp_head) {
-      head->push_back(torch::nn::Linear(d, d));
-      head->push_back(torch::nn::GELU());
-    }
-    head->push_back(torch::nn::Linear(d, n_classes));
-    register_module("head", head);
-  }
-
-  torch::Tensor forward(const data::NamedBatch& b) {  // -> (B, n_classes)
-    model::BackboneInput in;
-    if (b.has("images")) in.images = b.at("images");
-    if (b.has("ids")) in.ids = b.at("ids");
-    if (b.has("pad_mask")) in.pad_mask = b.at("pad_mask");
-    return head->forward(backbone->pooled(in));
-  }
-
-  std::shared_ptr<model::BackboneImpl> backbone;
-  torch::nn::Sequential head{nullptr};
-};
-TORCH_MODULE(Classifier);
 
 class ClassifyTask : public Task {
  public:
@@ -172,44 +143,9 @@ void ClassifyTask::resolve_classes(Experiment& exp) {
   for (const auto& s : eval_sets_) check(s);
 }
 
-// Each rank scores the records k = rank (mod world) and writes their probabilities into a
-// zero (N, C) tensor, so summing over ranks gives every rank the whole set.
 nlohmann::json ClassifyTask::evaluate(TaskEnv& env) {
-  torch::NoGradGuard no_grad;
-  nlohmann::json per_file = nlohmann::json::object();
-  double loss_sum = 0, correct = 0, records = 0;
-  for (size_t f = 0; f < eval_sets_.size(); ++f) {
-    const LabelledSet& set = eval_sets_[f];
-    const int64_t N = set.size(), C = model_->head->children().back()->as<torch::nn::Linear>()->weight.size(0);
-    torch::Tensor probs = torch::zeros({N, C}, torch::TensorOptions().dtype(torch::kFloat64).device(env.device));
-    torch::Tensor nll = torch::zeros({1}, probs.options());
-    std::vector<int64_t> mine;
-    for (int64_t k = env.rank; k < N; k += env.world_size) mine.push_back(k);
-    for (size_t b = 0; b < mine.size(); b += static_cast<size_t>(batch_)) {
-      std::vector<int64_t> idx(mine.begin() + b, mine.begin() + std::min(mine.size(), b + batch_));
-      data::NamedBatch batch = set.batch(idx, specials_).to(env.device);
-      torch::Tensor logits;
-      {
-        Autocast ac(env.bf16);
-        logits = model_->forward(batch).to(torch::kFloat32);  // (B, C)
-      }
-      probs.index_copy_(0, torch::tensor(idx, torch::kInt64).to(env.device), torch::softmax(logits, 1).to(torch::kFloat64));
-      nll += torch::nn::functional::cross_entropy(logits, batch.at("label"),
-                                                  torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                 .to(torch::kFloat64);
-    }
-    std::vector<torch::Tensor> totals = {probs, nll};
-    env.all_reduce_sum(totals);
-    const double file_loss = totals[1].item<double>() / static_cast<double>(N);
-    nlohmann::json m = classification_metrics(totals[0].cpu(), set.labels, file_loss);
-    std::string name = std::filesystem::path(set.path).filename().string();
-    if (per_file.contains(name)) name = std::to_string(f) + ":" + name;
-    per_file[name] = m;
-    loss_sum += file_loss * static_cast<double>(N);
-    correct += m["acc"].get<double>() * static_cast<double>(N);
-    records += static_cast<double>(N);
-  }
-  return {{"val_loss", loss_sum / records}, {"acc", correct / records}, {"files", per_file}};
+  return evaluate_labelled_sets(eval_sets_, model_->n_classes(), batch_, specials_, env,
+                                [this](const data::NamedBatch& b) { return model_->forward(b); });
 }
 
 }  // namespace
