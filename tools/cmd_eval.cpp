@@ -71,7 +71,8 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--output", o->output, "Write the results as JSON");
   sub->add_option("--plot", o->plot, "Write a bar chart of the accuracies (PNG, needs gnuplot)");
-  sub->add_option("--samples", o->samples, "Write every scored request and its log-likelihood (JSON lines)");
+  sub->add_option("--write-requests,--samples", o->samples,
+                  "Write every request (context, continuation), its log-likelihood and greedy flag (JSON lines)");
   sub->add_option("--batch-size", o->run.batch_size, "Requests per forward pass")->check(CLI::PositiveNumber);
   sub->add_option("--ppl-file", o->run.ppl_file, "Text file for ppl (default: WikiText-2 test)");
   sub->add_option("--val-data", o->run.val_data,

@@ -90,7 +90,13 @@ TEST(CausalLmScorer, LongContinuationsEqualPerTokenScoresWithLimitedContext) {
   TokenRequest shortctx{{1}, {2, 3, 4, 5, 6, 7, 8, 9, 10, 0}}, longctx{{1, 2, 3, 4, 5, 6}, {7, 8, 9, 10, 0, 1}};
   for (int64_t batch : {1, 3}) {
     CausalLmScorer scorer(std::ref(lm), L, torch::kCPU, batch);
+    scorer.set_label("task t");
+    testing::internal::CaptureStderr();
     std::vector<TokenScores> s = scorer.score({shortctx, {{3}, {4}}, longctx});
+    const std::string warning = testing::internal::GetCapturedStderr();  // once per call, with the count
+    EXPECT_NE(warning.find("lmlab: warning: task t: 2 of 3 continuations are longer than the context window (4 tokens)"),
+              std::string::npos) << warning;
+    EXPECT_EQ(warning.find("warning", warning.find("warning") + 1), std::string::npos) << warning;
     for (const TokenRequest* r : {&shortctx, &longctx}) {
       const TokenScores& got = s[r == &shortctx ? 0 : 2];
       std::vector<uint32_t> whole(r->context);

@@ -11,9 +11,9 @@ using namespace lmlab::eval;
 namespace {
 
 std::vector<CheckpointResults> two_runs() {
-  TaskResult a{"hellaswag", 10, {{"acc", 0.25}, {"acc_stderr", 0.01}, {"acc_norm", 0.3}, {"acc_norm_stderr", 0.02}}};
-  TaskResult b{"hellaswag", 10, {{"acc", 0.5}, {"acc_stderr", 0.03}, {"acc_norm", 0.6}, {"acc_norm_stderr", 0.04}}};
-  TaskResult ppl{"ppl", 1, {{"perplexity", 12.5}, {"tokens", 1000}}};
+  TaskResult a{"hellaswag", 10, {{"acc", 0.25}, {"acc_stderr", 0.01}, {"acc_norm", 0.3}, {"acc_norm_stderr", 0.02}}, ""};
+  TaskResult b{"hellaswag", 10, {{"acc", 0.5}, {"acc_stderr", 0.03}, {"acc_norm", 0.6}, {"acc_norm_stderr", 0.04}}, ""};
+  TaskResult ppl{"ppl", 1, {{"perplexity", 12.5}, {"tokens", 1000}}, ""};
   return {{"runs/dense/ckpt", 100, 256, {a, ppl}}, {"runs/moe/ckpt", 200, 256, {b}}};
 }
 
@@ -38,12 +38,25 @@ TEST(Report, TableComparesCheckpointsSideBySide) {
   EXPECT_NE(table.find("0.6000 ± 0.0400"), std::string::npos) << table;
   EXPECT_NE(table.find("1000"), std::string::npos) << table;
   EXPECT_EQ(table.find("acc_stderr"), std::string::npos) << table;  // folded into the acc cells
+  EXPECT_EQ(table.find("note:"), std::string::npos) << table;
   // The MoE run has no ppl: its cell is "-", in the column under its label.
   size_t row = table.find("ppl        perplexity");
   ASSERT_NE(row, std::string::npos) << table;
   std::string line = table.substr(row, table.find('\n', row) - row);
   EXPECT_EQ(line.back(), '-') << table;
   EXPECT_EQ(line.size() - 1, table.find("runs/moe/ckpt")) << table;
+}
+
+TEST(Report, DifferencesFromLmEvalAreNotedOncePerTask) {
+  std::vector<CheckpointResults> runs = two_runs();
+  TaskResult boolq{"boolq", 5, {{"acc", 0.6}, {"acc_stderr", 0.1}}, "passages lack titles"};
+  runs[0].tasks.push_back(boolq);
+  runs[1].tasks.push_back(boolq);
+  const std::string table = results_table(runs);
+  const size_t at = table.find("note: boolq: passages lack titles\n");
+  EXPECT_NE(at, std::string::npos) << table;
+  EXPECT_EQ(table.find("note:", at + 1), std::string::npos) << table;
+  EXPECT_EQ(results_json(runs)["checkpoints"][1]["results"]["boolq"]["note"], "passages lack titles");
 }
 
 TEST(Report, BarChartIsAPng) {
@@ -58,7 +71,7 @@ TEST(Report, BarChartIsAPng) {
 }
 
 TEST(Report, SamplesOneLinePerRequest) {
-  TaskData task{"piqa", TaskMetrics::kAccAndNorm, {Item{{Choice{{"Q", " a"}, 1}, Choice{{"Q", " bb"}, 2}}, 1}}};
+  TaskData task{"piqa", TaskMetrics::kAccAndNorm, {Item{{Choice{{"Q", " a"}, 1}, Choice{{"Q", " bb"}, 2}}, 1}}, ""};
   std::string s = samples_jsonl(task, {{-1.0, true}, {-2.0, false}});
   auto nl = s.find('\n');
   ASSERT_NE(nl, std::string::npos);

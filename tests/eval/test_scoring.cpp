@@ -23,7 +23,7 @@ TEST(Scoring, AccAndAccNormDisagree) {
   // Item 1: " a" has the higher total log-likelihood (-2 > -3), but per character the long
   // choice wins (-3/10 > -2/1): acc picks choice 0, acc_norm picks choice 1 (the gold).
   // Item 2: both pick the gold choice 0.
-  TaskData task{"t", TaskMetrics::kAccAndNorm, {}};
+  TaskData task{"t", TaskMetrics::kAccAndNorm, {}, ""};
   task.items.push_back(Item{{choice("q1", "a"), choice("q1", "0123456789")}, 1});
   task.items.push_back(Item{{choice("q2", "yes"), choice("q2", "no")}, 0});
   TableScorer scorer;
@@ -45,7 +45,7 @@ TEST(Scoring, AccAndAccNormDisagree) {
 TEST(Scoring, NormalisationCountsCharactersNotBytes) {
   // A = "éé" (2 characters, 4 bytes), LL -3; B = "abc" (3 characters), LL -4 (gold).
   // Per character: A -1.5 < B -1.33 -> B. Per byte A would win (-0.75), and by raw LL A wins.
-  TaskData task{"t", TaskMetrics::kAccAndNorm, {Item{{choice("q", "\xc3\xa9\xc3\xa9"), choice("q", "abc")}, 1}}};
+  TaskData task{"t", TaskMetrics::kAccAndNorm, {Item{{choice("q", "\xc3\xa9\xc3\xa9"), choice("q", "abc")}, 1}}, ""};
   TableScorer scorer;
   scorer.table[{"q", " \xc3\xa9\xc3\xa9"}] = {-3.0, false};
   scorer.table[{"q", " abc"}] = {-4.0, false};
@@ -55,7 +55,7 @@ TEST(Scoring, NormalisationCountsCharactersNotBytes) {
 }
 
 TEST(Scoring, TiesGoToTheFirstChoice) {
-  TaskData task{"t", TaskMetrics::kAcc, {Item{{choice("q", "x"), choice("q", "y")}, 1}}};
+  TaskData task{"t", TaskMetrics::kAcc, {Item{{choice("q", "x"), choice("q", "y")}, 1}}, ""};
   TableScorer scorer;
   scorer.table[{"q", " x"}] = {-1.0, false};
   scorer.table[{"q", " y"}] = {-1.0, false};
@@ -65,7 +65,7 @@ TEST(Scoring, TiesGoToTheFirstChoice) {
 }
 
 TEST(Scoring, LambadaGreedyAccuracyAndPerplexity) {
-  TaskData task{"lambada", TaskMetrics::kLastWord, {}};
+  TaskData task{"lambada", TaskMetrics::kLastWord, {}, ""};
   task.items.push_back(Item{{choice("a b", "c")}, 0});
   task.items.push_back(Item{{choice("d e", "f")}, 0});
   TableScorer scorer;
@@ -74,14 +74,19 @@ TEST(Scoring, LambadaGreedyAccuracyAndPerplexity) {
   TaskResult r = score_task(task, scorer);
   EXPECT_DOUBLE_EQ(r.metrics.at("acc"), 0.5);
   EXPECT_NEAR(r.metrics.at("perplexity"), std::exp(2.0), 1e-12);
+  // LL = {-1, -3}: sd (ddof 1) = sqrt(2), stderr = 1; ppl stderr by the delta method = e^2 * 1.
+  EXPECT_NEAR(r.metrics.at("perplexity_stderr"), std::exp(2.0), 1e-12);
 }
 
-TEST(TokenizedScorer, MovesTrailingSpacesAndSplitsLikeLmEval) {
+TEST(TokenizedScorer, MovesTrailingWhitespaceAndSplitsLikeLmEval) {
   lmlab::eval::test::FakeTokenScorer model(64);
   TokenizedScorer scorer(lmlab::eval::test::byte_encode, 0, model);
   TokenRequest r = scorer.tokenize(Request{"ab  ", "c"});
   EXPECT_EQ(r.context, (std::vector<uint32_t>{'a', 'b'}));
   EXPECT_EQ(r.continuation, (std::vector<uint32_t>{' ', ' ', 'c'}));
+  TokenRequest lines = scorer.tokenize(Request{"ab\n\t", "c"});  // str.rstrip(): all whitespace moves
+  EXPECT_EQ(lines.context, (std::vector<uint32_t>{'a', 'b'}));
+  EXPECT_EQ(lines.continuation, (std::vector<uint32_t>{'\n', '\t', 'c'}));
   TokenRequest empty = scorer.tokenize(Request{"", "xy"});
   EXPECT_EQ(empty.context, (std::vector<uint32_t>{0}));  // the end-of-text token
   EXPECT_EQ(empty.continuation, (std::vector<uint32_t>{'x', 'y'}));

@@ -32,7 +32,7 @@ TEST(TaskData, HellaswagSixLineFormat) {
   ASSERT_EQ(t.items.size(), 1u);
   EXPECT_EQ(t.items[0].gold, 2);
   ASSERT_EQ(t.items[0].choices.size(), 4u);
-  EXPECT_EQ(t.items[0].choices[0].request.context, "Cooking: A man cuts an onion. he");
+  EXPECT_EQ(t.items[0].choices[0].request.context, "Cooking: A man cuts an onion. He");  // ctx_b.capitalize()
   EXPECT_EQ(t.items[0].choices[1].request.continuation, " dances a jig.");
   EXPECT_EQ(t.items[0].choices[1].norm_chars, 13);  // "dances a jig.", no delimiter
   EXPECT_EQ(t.items[0].choices[3].request.continuation, "  runs.");

@@ -2,6 +2,7 @@
 #include "lmlab/eval/causal_lm_scorer.h"
 
 #include <algorithm>
+#include <iostream>
 #include <numeric>
 
 #include "lmlab/common/error.h"
@@ -24,9 +25,11 @@ std::vector<TokenScores> CausalLmScorer::score(const std::vector<TokenRequest>& 
   // each read in one window of the max_length + 1 tokens ending with it (truncated on the left),
   // as lm-eval's rolling windows do for perplexity; a short continuation is one piece.
   std::vector<Row> rows;
+  int64_t too_long = 0;
   for (size_t i = 0; i < requests.size(); ++i) {
     const TokenRequest& r = requests[i];
     if (r.context.empty() || r.continuation.empty()) throw std::invalid_argument("empty context or continuation");
+    too_long += static_cast<int64_t>(r.continuation.size()) > max_length_;
     std::vector<int64_t> whole(r.context.begin(), r.context.end());
     whole.insert(whole.end(), r.continuation.begin(), r.continuation.end());
     for (size_t from = 0; from < r.continuation.size(); from += static_cast<size_t>(max_length_)) {
@@ -42,6 +45,10 @@ std::vector<TokenScores> CausalLmScorer::score(const std::vector<TokenRequest>& 
       rows.push_back(std::move(row));
     }
   }
+  if (too_long > 0)
+    std::cerr << "lmlab: warning: " << label_ << ": " << too_long << " of " << requests.size()
+              << " continuations are longer than the context window (" << max_length_
+              << " tokens); lm-eval cannot score them, lmlab scores them in pieces\n";
   std::vector<size_t> order(rows.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),

@@ -37,7 +37,7 @@ void put(TaskResult& r, const std::string& name, const std::vector<double>& xs) 
 }  // namespace
 
 TaskResult task_metrics(const TaskData& task, const std::vector<Loglikelihood>& lls) {
-  TaskResult r{task.name, static_cast<int64_t>(task.items.size()), {}};
+  TaskResult r{task.name, static_cast<int64_t>(task.items.size()), {}, task.note};
   std::vector<double> acc, acc_norm, ll_last_word;
   size_t k = 0;
   for (const Item& item : task.items) {
@@ -59,9 +59,10 @@ TaskResult task_metrics(const TaskData& task, const std::vector<Loglikelihood>& 
   put(r, "acc", acc);
   if (task.metrics == TaskMetrics::kAccAndNorm) put(r, "acc_norm", acc_norm);
   if (task.metrics == TaskMetrics::kLastWord) {
-    double mean_ll = 0;
-    for (double x : ll_last_word) mean_ll += x / static_cast<double>(ll_last_word.size());
-    r.metrics["perplexity"] = ll_last_word.empty() ? 0.0 : std::exp(-mean_ll);
+    auto [mean_ll, mean_ll_stderr] = mean_stderr(ll_last_word);
+    const double ppl = ll_last_word.empty() ? 0.0 : std::exp(-mean_ll);
+    r.metrics["perplexity"] = ppl;
+    r.metrics["perplexity_stderr"] = ppl * mean_ll_stderr;  // delta method (lm-eval bootstraps)
   }
   return r;
 }

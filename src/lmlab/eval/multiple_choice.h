@@ -4,7 +4,9 @@
 //              length in characters (without the " " delimiter)
 //   *_stderr = sample standard deviation / sqrt(n)
 // LL_i = sum of the continuation tokens' log-probs; ties go to the first choice (np.argmax).
-// LAMBADA (one choice per item): acc = mean [greedy], perplexity = exp(-mean LL).
+// LAMBADA (one choice per item): acc = mean [greedy], perplexity = exp(-mean LL),
+//   perplexity_stderr = perplexity * stderr(LL) (the delta method; lm-eval estimates the same
+//   quantity by 100,000 bootstrap resamples with Python's RNG, which cannot be reproduced).
 #pragma once
 #include <vector>
 

@@ -50,7 +50,7 @@ TaskResult text_perplexity(const std::string& text, const TokenizedScorer::Encod
   const double ll = rolling_loglikelihood(tokens, end_of_text, model);
   const double n_tokens = static_cast<double>(tokens.size()), words = static_cast<double>(count_words(text)),
                bytes = static_cast<double>(text.size());
-  TaskResult r{"ppl", 1, {}};
+  TaskResult r{"ppl", 1, {}, ""};
   r.metrics["perplexity"] = std::exp(-ll / n_tokens);
   r.metrics["word_perplexity"] = std::exp(-ll / words);
   r.metrics["byte_perplexity"] = std::exp(-ll / bytes);

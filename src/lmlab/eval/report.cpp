@@ -35,6 +35,7 @@ nlohmann::json results_json(const std::vector<CheckpointResults>& runs) {
     for (const TaskResult& t : run.tasks) {
       nlohmann::json entry = {{"n", t.n}};
       for (const auto& [name, value] : t.metrics) entry[name] = value;
+      if (!t.note.empty()) entry["note"] = t.note;
       results[t.task] = entry;
     }
     out["checkpoints"].push_back({{"checkpoint", run.checkpoint}, {"step", run.step}, {"max_length", run.max_length}, {"results", results}});
@@ -96,6 +97,10 @@ std::string results_table(const std::vector<CheckpointResults>& runs) {
     }
     out << "\n";
   }
+  std::set<std::string> noted;  // each task's difference from lm-eval, once
+  for (const CheckpointResults& run : runs)
+    for (const TaskResult& t : run.tasks)
+      if (!t.note.empty() && noted.insert(t.task).second) out << "note: " << t.task << ": " << t.note << "\n";
   return out.str();
 }
 

@@ -20,7 +20,8 @@ struct CheckpointResults {
 // {"checkpoints": [{"checkpoint", "step", "max_length", "results": {task: {"n", metric...}}}]}
 nlohmann::json results_json(const std::vector<CheckpointResults>& runs);
 
-// Rows "task metric", one column per checkpoint; stderr columns are folded in as "± x".
+// Rows "task metric", one column per checkpoint; stderr columns are folded in as "± x". A line
+// "note: task: ..." follows for each task whose requests still differ from lm-eval's.
 std::string results_table(const std::vector<CheckpointResults>& runs);
 
 // Short distinct names for the checkpoints (their last path component, or the whole path

@@ -109,7 +109,7 @@ std::pair<tokenizer::Tokenizer, uint32_t> load_tokenizer(const train::InferenceM
 TaskResult own_task(const std::string& dir, const EvalRunOptions& o, const torch::Device& device, int64_t& step) {
   train::TaskEvaluation e = train::evaluate_task_checkpoint(dir, device, o.overrides, o.eval_files);
   step = e.step;
-  TaskResult r{"own (" + e.task + ")", 0, {}};
+  TaskResult r{"own (" + e.task + ")", 0, {}, ""};
   for (const auto& [k, v] : e.metrics.items())
     if (v.is_number()) r.metrics[k] = v.get<double>();
   const nlohmann::json files = e.metrics.value("files", nlohmann::json::object());

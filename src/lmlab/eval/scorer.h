@@ -4,7 +4,7 @@
 //                        over the continuation's tokens, and whether greedy decoding yields it.
 //   TokenScorer:         the same on token ids, one log-prob per continuation token.
 // TokenizedScorer joins them the way lm-evaluation-harness does (HFLM._encode_pair):
-//   trailing spaces of the context move to the front of the continuation;
+//   trailing whitespace of the context (Python's str.rstrip()) moves to the front of the continuation;
 //   whole = encode(context + continuation); ctx = encode(context); cont = whole[len(ctx):];
 //   an empty context becomes the single end-of-text token.
 #pragma once
@@ -49,6 +49,9 @@ class TokenScorer {
   virtual int64_t max_length() const = 0;
   virtual std::vector<TokenScores> score(const std::vector<TokenRequest>& requests) = 0;
 };
+
+// Length of `text` (UTF-8) without the trailing whitespace Python's str.rstrip() removes.
+size_t python_rstrip_length(const std::string& text);
 
 class TokenizedScorer : public LoglikelihoodScorer {
  public:

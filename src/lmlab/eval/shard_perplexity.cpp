@@ -31,7 +31,7 @@ TaskResult shard_perplexity(const data::TokenShard& shard, const LogitsFn& logit
                                progress.update(tokens);
                              });
   progress.finish();
-  TaskResult r{"val", static_cast<int64_t>(starts.size()), {}};
+  TaskResult r{"val", static_cast<int64_t>(starts.size()), {}, ""};
   const double loss = loss_sum / static_cast<double>(std::max<int64_t>(1, tokens));
   r.metrics = {{"loss", loss}, {"perplexity", std::exp(loss)}, {"tokens", static_cast<double>(tokens)}};
   if (by_bucket) {

@@ -102,8 +102,20 @@ std::string hellaswag_preprocess(const std::string& text) {
   return out;
 }
 
+std::string hellaswag_capitalize_ctx_b(const std::string& context) {
+  size_t start = 0;  // just after the last ". ", "! " or "? "
+  for (size_t i = 0; i + 1 < context.size(); ++i)
+    if ((context[i] == '.' || context[i] == '!' || context[i] == '?') && context[i + 1] == ' ') start = i + 2;
+  if (start == 0 || start >= context.size()) return context;
+  const char first = context[start], last = context.back();
+  if (first < 'a' || first > 'z' || last == '.' || last == '!' || last == '?') return context;
+  std::string out = context;
+  out[start] = static_cast<char>(first - 'a' + 'A');
+  return out;
+}
+
 TaskData parse_hellaswag(const std::string& path, int64_t limit) {
-  TaskData t{"hellaswag", TaskMetrics::kAccAndNorm, {}};
+  TaskData t{"hellaswag", TaskMetrics::kAccAndNorm, {}, ""};
   std::vector<std::string> lines = split_lines(read_file(path));
   while (!lines.empty() && lines.back().empty()) lines.pop_back();
   if (lines.size() % 6 != 0)
@@ -112,7 +124,7 @@ TaskData parse_hellaswag(const std::string& path, int64_t limit) {
                          std::to_string(lines.size()) + " lines");
   for (size_t i = 0; i + 6 <= lines.size() && !reached(t, limit); i += 6) {
     Item item;
-    std::string context = hellaswag_preprocess(lines[i]);
+    std::string context = hellaswag_capitalize_ctx_b(hellaswag_preprocess(lines[i]));
     item.gold = parse_index(lines[i + 1], 4, SourcePos{path, static_cast<int64_t>(i) + 2, 1, -1});
     for (size_t k = 0; k < 4; ++k) item.choices.push_back(make_choice(context, hellaswag_preprocess(lines[i + 2 + k])));
     t.items.push_back(std::move(item));
@@ -121,7 +133,7 @@ TaskData parse_hellaswag(const std::string& path, int64_t limit) {
 }
 
 TaskData parse_piqa(const std::string& jsonl_path, const std::string& labels_path, int64_t limit) {
-  TaskData t{"piqa", TaskMetrics::kAccAndNorm, {}};
+  TaskData t{"piqa", TaskMetrics::kAccAndNorm, {}, ""};
   std::vector<std::string> labels = split_lines(read_file(labels_path));
   for_each_json_line(jsonl_path, limit, t, [&](const json& obj, int64_t line_no) {
     SourcePos pos{jsonl_path, line_no, 1, -1};
@@ -139,7 +151,7 @@ TaskData parse_piqa(const std::string& jsonl_path, const std::string& labels_pat
 }
 
 TaskData parse_winogrande(const std::string& path, int64_t limit) {
-  TaskData t{"winogrande", TaskMetrics::kAcc, {}};
+  TaskData t{"winogrande", TaskMetrics::kAcc, {}, ""};
   for_each_json_line(path, limit, t, [&](const json& obj, int64_t line_no) {
     SourcePos pos{path, line_no, 1, -1};
     std::string sentence = string_field(obj, "sentence", pos);
@@ -163,8 +175,8 @@ TaskData parse_winogrande(const std::string& path, int64_t limit) {
 }
 
 TaskData parse_mosaic_choices(const std::string& name, const std::string& path, const std::string& suffix,
-                              TaskMetrics metrics, int64_t limit) {
-  TaskData t{name, metrics, {}};
+                              TaskMetrics metrics, int64_t limit, const ItemFix& fix) {
+  TaskData t{name, metrics, {}, ""};
   for_each_json_line(path, limit, t, [&](const json& obj, int64_t line_no) {
     SourcePos pos{path, line_no, 1, -1};
     std::string context = string_field(obj, "query", pos) + suffix;
@@ -179,13 +191,62 @@ TaskData parse_mosaic_choices(const std::string& name, const std::string& path, 
     if (gold < 0 || gold >= static_cast<int64_t>(choices.size()))
       throw_user_error(pos, "'gold' " + std::to_string(gold) + " out of range (" + std::to_string(choices.size()) + " choices)");
     item.gold = gold;
+    if (fix) fix(item, pos);
     t.items.push_back(std::move(item));
   });
   return t;
 }
 
+namespace {
+
+// COPA: "{premise without its period}, because|therefore" -> lm-eval's "... because" (no comma),
+// and each choice " x" (lm-eval's doc_to_choice) after the " " delimiter: "  x".
+void copa_as_lm_eval(Item& item, const SourcePos& pos) {
+  for (Choice& c : item.choices) {
+    std::string& q = c.request.context;
+    const size_t comma = q.rfind(", ");
+    const std::string connector = comma == std::string::npos ? "" : q.substr(comma + 2);
+    if (connector != "because" && connector != "therefore")
+      throw_user_error(pos, "COPA query must end in \", because\" or \", therefore\"");
+    q.erase(comma, 1);
+    c.request.continuation = " " + c.request.continuation;
+    c.norm_chars += 1;
+  }
+}
+
+// llm-foundry's BoolQ conversion turned every " question" of the text into "\nQuestion"
+// (22 of 3,270 passages have one); this undoes it.
+std::string undo_question_newlines(std::string text) {
+  for (size_t p; (p = text.find("\nQuestion")) != std::string::npos;) text.replace(p, 9, " question");
+  return text;
+}
+
+// BoolQ: "Passage: {p}\nQuestion: {q}?" -> lm-eval's "{p}\nQuestion: {q}?\nAnswer:".
+void boolq_as_lm_eval(Item& item, const SourcePos& pos) {
+  const std::string prefix = "Passage: ", sep = "\nQuestion: ";
+  const std::string& q = item.choices[0].request.context;
+  const size_t cut = q.rfind(sep);
+  if (q.compare(0, prefix.size(), prefix) != 0 || cut == std::string::npos || cut < prefix.size() || q.back() != '?')
+    throw_user_error(pos, "BoolQ query must read \"Passage: ...\\nQuestion: ...?\"");
+  const std::string context = undo_question_newlines(q.substr(prefix.size(), cut - prefix.size())) + sep +
+                              undo_question_newlines(q.substr(cut + sep.size())) + "\nAnswer:";
+  for (Choice& c : item.choices) c.request.context = context;
+}
+
+}  // namespace
+
+TaskData parse_copa(const std::string& path, int64_t limit) {
+  return parse_mosaic_choices("copa", path, "", TaskMetrics::kAcc, limit, copa_as_lm_eval);
+}
+
+TaskData parse_boolq(const std::string& path, int64_t limit) {
+  TaskData t = parse_mosaic_choices("boolq", path, "", TaskMetrics::kAcc, limit, boolq_as_lm_eval);
+  t.note = "passages lack the Wikipedia title lm-eval's start with (\"Title -- \"), which the data file does not have";
+  return t;
+}
+
 TaskData parse_lambada(const std::string& path, int64_t limit) {
-  TaskData t{"lambada", TaskMetrics::kLastWord, {}};
+  TaskData t{"lambada", TaskMetrics::kLastWord, {}, ""};
   for_each_json_line(path, limit, t, [&](const json& obj, int64_t line_no) {
     SourcePos pos{path, line_no, 1, -1};
     Item item;
@@ -212,9 +273,8 @@ TaskData load_task(const std::string& name, const std::string& eval_dir, int64_t
     return parse_mosaic_choices(name, d + "arc/arc_challenge_test.mosaic.jsonl", "\nAnswer:", TaskMetrics::kAccAndNorm, limit);
   if (name == "openbookqa")
     return parse_mosaic_choices(name, d + "openbookqa/openbookqa_test.mosaic.jsonl", "", TaskMetrics::kAccAndNorm, limit);
-  if (name == "copa") return parse_mosaic_choices(name, d + "copa/copa.mosaic.jsonl", "", TaskMetrics::kAcc, limit);
-  if (name == "boolq")
-    return parse_mosaic_choices(name, d + "boolq/boolq_dev.mosaic.jsonl", "\nAnswer:", TaskMetrics::kAcc, limit);
+  if (name == "copa") return parse_copa(d + "copa/copa.mosaic.jsonl", limit);
+  if (name == "boolq") return parse_boolq(d + "boolq/boolq_dev.mosaic.jsonl", limit);
   if (name == "lambada") return parse_lambada(d + "lambada/lambada_openai_test.mosaic.jsonl", limit);
   std::vector<std::string> all = task_names();
   all.push_back("ppl");

@@ -10,6 +10,7 @@ struct TaskResult {
   std::string task;
   int64_t n = 0;                          // items (or documents) scored
   std::map<std::string, double> metrics;  // e.g. "acc", "acc_stderr", "acc_norm", "perplexity"
+  std::string note;                       // how the task's requests differ from lm-eval's ("" = they do not)
 };
 
 }  // namespace lmlab::eval
