@@ -4,11 +4,13 @@
 
 #include <cstdlib>
 
+#include "lmlab/common/error.h"
 #include "lmlab/common/plot.h"
 #include "testing.h"
 
 using lmlab::Plot;
 using lmlab::PlotError;
+using lmlab::test::TempDir;
 
 namespace {
 
@@ -71,4 +73,17 @@ TEST(Plot, MissingGnuplotIsAClearError) {
   }
   ::setenv("PATH", saved.c_str(), 1);
   EXPECT_FALSE(std::filesystem::exists(dir.file("out.png")));
+}
+
+TEST(Plot, AMissingOutputDirectoryIsAUserErrorNotAGnuplotFault) {
+  TempDir dir;
+  lmlab::Plot plot;
+  plot.commands = "plot x";
+  try {
+    lmlab::render_png(plot, dir.file("no/such/dir/p.png"));
+    ADD_FAILURE() << "no error";
+  } catch (const lmlab::UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("directory " + dir.file("no/such/dir") + " does not exist"), std::string::npos)
+        << e.what();
+  }
 }

@@ -113,3 +113,16 @@ TEST(PreTokenizer, SpecialTokensLeftmostLongest) {
 TEST(PreTokenizer, UnknownNameIsUserError) {
   EXPECT_THROW(tk::pretokenizer_pattern("gpt3"), lmlab::UserError);
 }
+
+TEST(PreTokenizer, ABacktrackingSplitPatternIsAUserError) {
+  lmlab::tokenizer::PreTokenizer pt("(a+)+\\d", false, false);
+  std::vector<std::string_view> out;
+  const std::string text(64, 'a');  // 2^64 ways to fail: PCRE2's match limit stops it
+  try {
+    pt.split(text, out);
+    ADD_FAILURE() << "no error";
+  } catch (const lmlab::UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("pre-tokenizer pattern '(a+)+\\d'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("backtracks too much"), std::string::npos) << e.what();
+  }
+}

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <vector>
 
+#include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
 
 extern char** environ;
@@ -102,6 +103,10 @@ int run_gnuplot(const std::string& script, const std::string& err_path) {
 }  // namespace
 
 void render_png(const Plot& plot, const std::string& png_path) {
+  // The user's mistake, not a chart failure: render_png_or_warn lets it through as exit 2.
+  const fs::path parent = fs::path(png_path).parent_path();
+  if (!parent.empty() && !fs::is_directory(parent))
+    throw_user_error(png_path, "directory " + parent.string() + " does not exist");
   ScratchDir dir;
   const std::string script = dir.file("plot.gp"), png_tmp = dir.file("plot.png"), err = dir.file("stderr");
   write_file_atomic(script, script_text(plot, png_tmp));

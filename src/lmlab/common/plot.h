@@ -30,7 +30,8 @@ struct Plot {
   std::string commands;
 };
 
-// Renders `plot` into `png_path`. PlotError when gnuplot is missing or fails.
+// Renders `plot` into `png_path`. PlotError when gnuplot is missing or fails; UserError when
+// png_path's directory does not exist (checked first, so it is never reported as a gnuplot fault).
 void render_png(const Plot& plot, const std::string& png_path);
 
 // render_png for optional plots (a run never fails for a chart): on PlotError prints

@@ -262,20 +262,33 @@ const std::vector<std::string>& task_names() {
   return names;
 }
 
+namespace {
+
+// A task file with no items would score "acc 0.0 ± 0.0"; it is an error instead.
+TaskData non_empty(TaskData t, const std::string& path) {
+  if (t.items.empty()) throw_user_error(path, "holds no items: nothing to score");
+  return t;
+}
+
+}  // namespace
+
 TaskData load_task(const std::string& name, const std::string& eval_dir, int64_t limit) {
   const std::string d = eval_dir + "/";
-  if (name == "hellaswag") return parse_hellaswag(d + "hellaswag/hellaswag_val_full.txt.gz", limit);
-  if (name == "piqa") return parse_piqa(d + "piqa/valid.jsonl", d + "piqa/valid-labels.lst", limit);
-  if (name == "winogrande") return parse_winogrande(d + "winogrande/dev.jsonl", limit);
-  if (name == "arc_easy")
-    return parse_mosaic_choices(name, d + "arc/arc_easy_test.mosaic.jsonl", "\nAnswer:", TaskMetrics::kAccAndNorm, limit);
-  if (name == "arc_challenge")
-    return parse_mosaic_choices(name, d + "arc/arc_challenge_test.mosaic.jsonl", "\nAnswer:", TaskMetrics::kAccAndNorm, limit);
-  if (name == "openbookqa")
-    return parse_mosaic_choices(name, d + "openbookqa/openbookqa_test.mosaic.jsonl", "", TaskMetrics::kAccAndNorm, limit);
-  if (name == "copa") return parse_copa(d + "copa/copa.mosaic.jsonl", limit);
-  if (name == "boolq") return parse_boolq(d + "boolq/boolq_dev.mosaic.jsonl", limit);
-  if (name == "lambada") return parse_lambada(d + "lambada/lambada_openai_test.mosaic.jsonl", limit);
+  auto mosaic = [&](const std::string& file, const char* suffix, TaskMetrics m) {
+    return non_empty(parse_mosaic_choices(name, d + file, suffix, m, limit), d + file);
+  };
+  auto with = [&](const std::string& file, TaskData (*parse)(const std::string&, int64_t)) {
+    return non_empty(parse(d + file, limit), d + file);
+  };
+  if (name == "hellaswag") return with("hellaswag/hellaswag_val_full.txt.gz", parse_hellaswag);
+  if (name == "piqa") return non_empty(parse_piqa(d + "piqa/valid.jsonl", d + "piqa/valid-labels.lst", limit), d + "piqa/valid.jsonl");
+  if (name == "winogrande") return with("winogrande/dev.jsonl", parse_winogrande);
+  if (name == "arc_easy") return mosaic("arc/arc_easy_test.mosaic.jsonl", "\nAnswer:", TaskMetrics::kAccAndNorm);
+  if (name == "arc_challenge") return mosaic("arc/arc_challenge_test.mosaic.jsonl", "\nAnswer:", TaskMetrics::kAccAndNorm);
+  if (name == "openbookqa") return mosaic("openbookqa/openbookqa_test.mosaic.jsonl", "", TaskMetrics::kAccAndNorm);
+  if (name == "copa") return with("copa/copa.mosaic.jsonl", parse_copa);
+  if (name == "boolq") return with("boolq/boolq_dev.mosaic.jsonl", parse_boolq);
+  if (name == "lambada") return with("lambada/lambada_openai_test.mosaic.jsonl", parse_lambada);
   std::vector<std::string> all = task_names();
   all.push_back("ppl");
   throw UserError("unknown task '" + name + "'" + did_you_mean(name, all));

@@ -78,8 +78,9 @@ MatchScratch& scratch() {
 struct PreTokenizer::Regex {
   pcre2_code* code = nullptr;
   bool jit = false;
+  std::string pattern;
 
-  explicit Regex(const std::string& pattern) {
+  explicit Regex(const std::string& pattern_text) : pattern(pattern_text) {
     std::string translated = to_pcre2(pattern);
     int err = 0;
     PCRE2_SIZE offset = 0;
@@ -104,6 +105,11 @@ struct PreTokenizer::Regex {
     if (rc < 0) {
       PCRE2_UCHAR msg[256];
       pcre2_get_error_message(rc, msg, sizeof msg);
+      // A resource limit is the pattern's doing (catastrophic backtracking): the user can fix it.
+      if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
+          rc == PCRE2_ERROR_JIT_STACKLIMIT)
+        throw UserError("pre-tokenizer pattern '" + pattern + "': " + reinterpret_cast<const char*>(msg) +
+                        " at byte " + std::to_string(start) + " of the text (the pattern backtracks too much)");
       throw std::runtime_error(std::string("pre-tokenizer regex match failed: ") +
                                reinterpret_cast<const char*>(msg));
     }

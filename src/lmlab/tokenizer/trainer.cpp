@@ -5,6 +5,7 @@
 #include "lmlab/tokenizer/trainer.h"
 
 #include <queue>
+#include <set>
 #include <unordered_map>
 
 #include "lmlab/common/error.h"
@@ -269,6 +270,13 @@ class Trainer {
 static void check_options(const TrainOptions& options) {
   if (options.algo != "bpe" && options.algo != "scaffold")
     throw UserError("unknown --algo '" + options.algo + "' (choose bpe or scaffold)");
+  // The loader refuses these (an empty token, a second token for a byte, one id per content).
+  std::set<std::string> seen;
+  for (const std::string& sp : options.specials) {
+    if (sp.empty()) throw UserError("--special: a special token cannot be empty");
+    if (sp.size() == 1) throw UserError("--special '" + sp + "': a single byte is already a byte token");
+    if (!seen.insert(sp).second) throw UserError("--special '" + sp + "' is given twice");
+  }
   const uint64_t minimum = 256 + options.specials.size();
   if (options.vocab_size < minimum)
     throw UserError("--vocab-size " + std::to_string(options.vocab_size) + " must be at least 256 bytes + " +
