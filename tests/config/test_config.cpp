@@ -45,6 +45,18 @@ struct Exp {
   }
 };
 
+struct Ranged {
+  double lr = 1e-3, beta = 0.9, free = 1.0;
+  int64_t every = 10;
+  template <class V>
+  void visit(V& v) {
+    v.field("lr", lr, "learning rate", at_least(0));
+    v.field("beta", beta, "beta", from_below(0, 1));
+    v.field("free", free, "no range");
+    v.field("every", every, "cadence", at_least(1));
+  }
+};
+
 // The message of the UserError that `f` throws ("" if none).
 template <class F>
 std::string error_of(F f) {
@@ -167,4 +179,16 @@ TEST(Config, DescribeListsEveryKeyWithHelpAndChoices) {
   EXPECT_NE(d.find("[model.ffn]\n# FFN kind (string; one of: dense switch maskmoe)\ntype = \"dense\"\n"),
             std::string::npos) << d;
   EXPECT_NE(d.find("# blocks (integer)\nn_layer = 4\n"), std::string::npos) << d;
+}
+
+TEST(Config, NumbersOutsideTheirRangeOrNanNameFileKeyAndRange) {
+  Ranged r;
+  Schema s = Schema::of(r);
+  EXPECT_EQ(error_of([&] { apply_toml_text(s, "lr = -1\n", "c.toml"); }), "c.toml:1:6: key 'lr' must be in [0, inf), got -1");
+  EXPECT_EQ(error_of([&] { apply_toml_text(s, "\nbeta = 1.0\n", "c.toml"); }), "c.toml:2:8: key 'beta' must be in [0, 1), got 1");
+  EXPECT_EQ(error_of([&] { apply_overrides(s, {"every=0"}); }), "--set every=0:1:9: key 'every' must be in [1, inf), got 0");
+  EXPECT_NE(error_of([&] { apply_overrides(s, {"free=nan"}); }).find("key 'free' cannot be nan"), std::string::npos);
+  EXPECT_EQ(error_of([&] { apply_overrides(s, {"free=-inf", "beta=0", "every=1"}); }), "");  // edges and unranged
+  EXPECT_DOUBLE_EQ(r.lr, 1e-3);  // refused values leave the field as it was
+  EXPECT_NE(describe(s).find("# learning rate (float in [0, inf))"), std::string::npos) << describe(s);
 }

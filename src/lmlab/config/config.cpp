@@ -28,9 +28,24 @@ const char* type_name(Type t) {
   return "?";
 }
 
-void Schema::field(const std::string& name, int& v, const std::string& help) {
+bool Range::contains(double x) const {
+  const bool above_lo = lo_open ? x > lo : x >= lo, below_hi = hi_open ? x < hi : x <= hi;
+  return above_lo && below_hi;  // both false for NaN
+}
+
+std::string Range::text() const {
+  auto num = [](double x) {
+    if (std::isinf(x)) return std::string(x < 0 ? "-inf" : "inf");
+    std::ostringstream s;
+    s << x;
+    return s.str();
+  };
+  return (lo_open ? "(" : "[") + num(lo) + ", " + num(hi) + (hi_open ? ")" : "]");
+}
+
+void Schema::field(const std::string& name, int& v, const std::string& help, std::optional<Range> range) {
   int* p = &v;
-  fields_.push_back({prefix_ + name, Type::Int, help, {},
+  fields_.push_back({prefix_ + name, Type::Int, help, {}, range,
                      [p] { return Value(static_cast<int64_t>(*p)); },
                      [p](const Value& x) { *p = static_cast<int>(std::get<int64_t>(x)); }});
 }
@@ -69,15 +84,31 @@ std::string article(const std::string& noun) {
                    "key '" + f.key + "' must be " + article(type_name(f.type)) + extra);
 }
 
+void check_range(const Field& f, double x, const toml::node& n, const std::string& file, const std::string& shown) {
+  if (std::isnan(x)) throw_user_error(pos_of(n.source(), file), "key '" + f.key + "' cannot be nan");
+  if (f.range && !f.range->contains(x))
+    throw_user_error(pos_of(n.source(), file), "key '" + f.key + "' must be in " + f.range->text() + ", got " + shown);
+}
+
 int64_t to_int(const Field& f, const toml::node& n, const std::string& file) {
   if (!n.is_integer()) wrong_type(f, n, file);
-  return n.as_integer()->get();
+  const int64_t x = n.as_integer()->get();
+  check_range(f, static_cast<double>(x), n, file, std::to_string(x));
+  return x;
 }
 
 double to_float(const Field& f, const toml::node& n, const std::string& file) {
-  if (n.is_integer()) return static_cast<double>(n.as_integer()->get());
-  if (!n.is_floating_point()) wrong_type(f, n, file);
-  return n.as_floating_point()->get();
+  double x = 0;
+  if (n.is_integer()) {
+    x = static_cast<double>(n.as_integer()->get());
+  } else {
+    if (!n.is_floating_point()) wrong_type(f, n, file);
+    x = n.as_floating_point()->get();
+  }
+  std::ostringstream shown;
+  shown << x;
+  check_range(f, x, n, file, shown.str());
+  return x;
 }
 
 std::string to_string(const Field& f, const toml::node& n, const std::string& file) {
@@ -282,6 +313,7 @@ std::string to_toml(const Schema& schema) {
 std::string describe(const Schema& schema) {
   return render(schema, [](const Field& f) {
     std::string line = "# " + f.help + " (" + type_name(f.type);
+    if (f.range) line += " in " + f.range->text();
     if (!f.choices.empty()) {
       line += "; one of:";
       for (const auto& c : f.choices) line += " " + c;

@@ -15,11 +15,14 @@
 //   };
 //   struct Experiment { OptimConfig optim; template <class V> void visit(V& v) { v.section("optim", optim); } };
 //
-// Unknown keys, wrong types and values outside `choices` are UserErrors naming the file, the
-// position, the key and the closest valid key.
+// Unknown keys, wrong types, values outside `choices` and numbers outside a field's Range are
+// UserErrors naming the file, the position, the key and the closest valid key (or the range).
+// NaN is never a valid number.
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <limits>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -32,11 +35,24 @@ const char* type_name(Type t);
 using Value = std::variant<bool, int64_t, double, std::string, std::vector<std::string>,
                            std::vector<int64_t>, std::vector<double>>;
 
+// The values a numeric key may take, e.g. [0, 1), (0, inf); shown by --print-config.
+struct Range {
+  double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
+  bool lo_open = false, hi_open = false;
+  bool contains(double x) const;  // false for NaN
+  std::string text() const;       // "[0, 1)"
+};
+inline Range at_least(double lo) { return {lo, std::numeric_limits<double>::infinity(), false, true}; }
+inline Range above(double lo) { return {lo, std::numeric_limits<double>::infinity(), true, true}; }
+inline Range between(double lo, double hi) { return {lo, hi, false, false}; }  // closed
+inline Range from_below(double lo, double hi) { return {lo, hi, false, true}; }  // [lo, hi)
+
 struct Field {
   std::string key;  // full dotted path, e.g. "model.ffn.type"
   Type type;
   std::string help;
   std::vector<std::string> choices;  // allowed values of a String field; empty = any
+  std::optional<Range> range;        // allowed values of an Int or Float field; empty = any (not NaN)
   std::function<Value()> get;
   std::function<void(const Value&)> set;
 };
@@ -61,9 +77,15 @@ class Schema {
   }
 
   void field(const std::string& name, bool& v, const std::string& help) { add(name, Type::Bool, v, help); }
-  void field(const std::string& name, int64_t& v, const std::string& help) { add(name, Type::Int, v, help); }
-  void field(const std::string& name, int& v, const std::string& help);
-  void field(const std::string& name, double& v, const std::string& help) { add(name, Type::Float, v, help); }
+  void field(const std::string& name, int64_t& v, const std::string& help, std::optional<Range> range = {}) {
+    add(name, Type::Int, v, help);
+    fields_.back().range = range;
+  }
+  void field(const std::string& name, int& v, const std::string& help, std::optional<Range> range = {});
+  void field(const std::string& name, double& v, const std::string& help, std::optional<Range> range = {}) {
+    add(name, Type::Float, v, help);
+    fields_.back().range = range;
+  }
   void field(const std::string& name, std::string& v, const std::string& help,
              std::vector<std::string> choices = {});
   void field(const std::string& name, std::vector<std::string>& v, const std::string& help) {
@@ -85,7 +107,7 @@ class Schema {
   template <class T>
   void add(const std::string& name, Type type, T& v, const std::string& help) {
     T* p = &v;
-    fields_.push_back({prefix_ + name, type, help, {},
+    fields_.push_back({prefix_ + name, type, help, {}, {},
                        [p] { return Value(*p); },
                        [p](const Value& x) { *p = std::get<T>(x); }});
   }

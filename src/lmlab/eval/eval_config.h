@@ -2,6 +2,8 @@
 #pragma once
 #include <cstdint>
 
+#include "lmlab/config/config.h"
+
 namespace lmlab {
 
 struct EvalConfig {
@@ -11,10 +13,10 @@ struct EvalConfig {
 
   template <class V>
   void visit(V& v) {
-    v.field("every", every, "evaluate on the validation split every N steps (0 = never; always at the end)");
+    v.field("every", every, "evaluate on the validation split every N steps (0 = never; always at the end)", config::at_least(0));
     v.field("per_epoch", per_epoch, "also evaluate at the end of every epoch (train.epochs runs)");
     v.field("windows", windows,
-            "validation windows (of data.seq_len tokens) per eval: loss and position_loss.jsonl are means over them");
+            "validation windows (of data.seq_len tokens) per eval: loss and position_loss.jsonl are means over them", config::at_least(1));
   }
 };
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "lmlab/config/config.h"
+
 namespace lmlab {
 
 std::vector<std::string> ffn_type_names();  // model/ffn.cpp: FfnRegistry::instance().names()
@@ -52,29 +54,29 @@ struct FfnConfig {
             ffn_type_names());
     v.field("hidden", hidden,
             "hidden width of the dense FFN; 0 = 4*d_model (GPT-2, encoder, ViT) or the LLaMA 8/3*d_model rounded "
-            "to 64. dsmoe/finedeep: width of the dense FFN they partition");
+            "to 64. dsmoe/finedeep: width of the dense FFN they partition", config::at_least(0));
     v.field("n_experts", n_experts, "routed experts per MoE layer (per sub-layer for cartesian_moe) "
-                                    "[moe, hash_moe, topp_moe, mask_moe, cartesian_moe]");
+                                    "[moe, hash_moe, topp_moe, mask_moe, cartesian_moe]", config::at_least(1));
     v.field("top_k", top_k, "experts per token (Switch 1, GShard 2; per sub-layer for cartesian_moe); "
                             "topp_moe: nominal count used for active_params [moe, hash_moe, topp_moe, "
-                            "mask_moe, cartesian_moe]");
+                            "mask_moe, cartesian_moe]", config::at_least(1));
     v.field("expert_hidden", expert_hidden, "hidden width of one routed expert; 0 = `hidden` (fine-grained "
-                                            "experts: hidden/m) [moe, hash_moe, topp_moe, mask_moe, cartesian_moe]");
+                                            "experts: hidden/m) [moe, hash_moe, topp_moe, mask_moe, cartesian_moe]", config::at_least(0));
     v.field("renormalize", renormalize, "renormalise the k selected softmax weights to sum 1 when top_k > 1 "
                                         "(GShard); false = raw probabilities (Switch, DeepSeekMoE) [moe, mask_moe]");
     v.field("n_shared", n_shared, "always-active shared experts (DeepSeekMoE / residual-MoE) "
-                                  "[moe, hash_moe, topp_moe, mask_moe, cartesian_moe]");
-    v.field("shared_hidden", shared_hidden, "hidden width of one shared expert; 0 = expert_hidden");
+                                  "[moe, hash_moe, topp_moe, mask_moe, cartesian_moe]", config::at_least(0));
+    v.field("shared_hidden", shared_hidden, "hidden width of one shared expert; 0 = expert_hidden", config::at_least(0));
     v.field("shared_mix", shared_mix,
             "how shared experts join the routed output: sum (DeepSeekMoE) or a learned per-token 2-way "
             "softmax coefficient (DeepSpeed residual-MoE, CartesianMoE paper)",
             {"sum", "coefficient"});
     v.field("capacity_factor", capacity_factor,
-            "expert capacity = ceil(factor * tokens * top_k / n_experts), overflow dropped; 0 = dropless");
+            "expert capacity = ceil(factor * tokens * top_k / n_experts), overflow dropped; 0 = dropless", config::at_least(0));
     v.field("balance_coef", balance_coef,
-            "weight of the load-balancing loss N * sum_i f_i * P_i (0 = off) [moe, topp_moe, mask_moe, cartesian_moe]");
+            "weight of the load-balancing loss N * sum_i f_i * P_i (0 = off) [moe, topp_moe, mask_moe, cartesian_moe]", config::at_least(0));
     v.field("top_p", top_p, "threshold of top-p routing: smallest prefix of sorted probabilities whose "
-                            "mass exceeds p; weights not renormalised [topp_moe]");
+                            "mass exceeds p; weights not renormalised [topp_moe]", config::between(0, 1));
     v.field("disable_top1", disable_top1,
             "at eval only: drop each token's top-1 expert and route to the next ones (CartesianMoE "
             "robustness test) [moe, topp_moe, mask_moe, cartesian_moe]");
@@ -83,25 +85,25 @@ struct FfnConfig {
             "which layers are MoE: all, every (layer % moe_every == 0), from (layer >= moe_from); "
             "the others use the dense FFN",
             {"all", "every", "from"});
-    v.field("moe_every", moe_every, "interval of moe_layers = every (GShard formation)");
-    v.field("moe_from", moe_from, "first MoE layer of moe_layers = from (DeepSeek formation)");
-    v.field("mask_visible", mask_visible, "V: experts a frequent token may be routed to [mask_moe]");
+    v.field("moe_every", moe_every, "interval of moe_layers = every (GShard formation)", config::at_least(1));
+    v.field("moe_from", moe_from, "first MoE layer of moe_layers = from (DeepSeek formation)", config::at_least(0));
+    v.field("mask_visible", mask_visible, "V: experts a frequent token may be routed to [mask_moe]", config::at_least(1));
     v.field("mask_frequent_share", mask_frequent_share,
             "share of the vocabulary (most frequent ids first) counted as frequent; the rest see one expert "
-            "[mask_moe]");
+            "[mask_moe]", config::between(0, 1));
     v.field("mask_per_layer", mask_per_layer, "draw a different mask per layer (false: one mask for all) [mask_moe]");
-    v.field("dsmoe_n", dsmoe_n, "n: contiguous blocks the dense FFN is split into [dsmoe]");
-    v.field("dsmoe_tau", dsmoe_tau, "gate threshold tau: an expert is active when sigmoid(gate) > tau [dsmoe]");
-    v.field("dsmoe_sparsity_coef", dsmoe_sparsity_coef, "weight of the sparsity loss (paper: 1) [dsmoe]");
-    v.field("finedeep_m", finedeep_m, "M: sequential expert sub-layers [finedeep]");
-    v.field("finedeep_k", finedeep_k, "K: experts per sub-layer, each of width hidden/(M*K) [finedeep]");
+    v.field("dsmoe_n", dsmoe_n, "n: contiguous blocks the dense FFN is split into [dsmoe]", config::at_least(1));
+    v.field("dsmoe_tau", dsmoe_tau, "gate threshold tau: an expert is active when sigmoid(gate) > tau [dsmoe]", config::between(0, 1));
+    v.field("dsmoe_sparsity_coef", dsmoe_sparsity_coef, "weight of the sparsity loss (paper: 1) [dsmoe]", config::at_least(0));
+    v.field("finedeep_m", finedeep_m, "M: sequential expert sub-layers [finedeep]", config::at_least(1));
+    v.field("finedeep_k", finedeep_k, "K: experts per sub-layer, each of width hidden/(M*K) [finedeep]", config::at_least(1));
     v.field("finedeep_router", finedeep_router,
             "routing score: output = sigmoid(<r_k, expert output>) (output-guided), input = sigmoid(W_r u) "
             "[finedeep]",
             {"output", "input"});
     v.field("finedeep_normalize", finedeep_normalize, "divide the K sigmoid scores by their sum [finedeep]");
     v.field("near_zero_eps", near_zero_eps,
-            "|activation| below this counts as near zero in the stats' near_zero_share [finedeep; dense at eval]");
+            "|activation| below this counts as near zero in the stats' near_zero_share [finedeep; dense at eval]", config::at_least(0));
   }
 };
 

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "lmlab/config/config.h"
+
 #include "lmlab/train/loss_config.h"
 
 namespace lmlab {
@@ -57,33 +59,33 @@ struct TrainConfig {
 
   template <class V>
   void visit(V& v) {
-    v.field("steps", steps, "number of optimizer steps (ignored when epochs > 0)");
+    v.field("steps", steps, "number of optimizer steps (ignored when epochs > 0)", config::at_least(0));
     v.field("epochs", epochs,
             "> 0: train this many passes over the data instead (steps = epochs x batches per epoch / grad_accum; "
-            "the last partial batch of an epoch is dropped)");
-    v.field("lr", lr, "peak learning rate");
-    v.field("min_lr_ratio", min_lr_ratio, "final learning rate as a fraction of lr (cosine and wsd)");
-    v.field("warmup_steps", warmup_steps, "linear warm-up from 0 to lr over this many steps");
+            "the last partial batch of an epoch is dropped)", config::at_least(0));
+    v.field("lr", lr, "peak learning rate", config::at_least(0));
+    v.field("min_lr_ratio", min_lr_ratio, "final learning rate as a fraction of lr (cosine and wsd)", config::between(0, 1));
+    v.field("warmup_steps", warmup_steps, "linear warm-up from 0 to lr over this many steps", config::at_least(0));
     v.field("schedule", schedule,
             "after warm-up: cosine decay to min_lr; wsd = constant, then linear decay over the last "
             "decay_fraction of the steps; constant",
             {"cosine", "wsd", "constant"});
-    v.field("decay_fraction", decay_fraction, "wsd: fraction of all steps spent decaying");
-    v.field("batch_size", batch_size, "sequences per micro-batch per data-parallel rank");
-    v.field("grad_accum", grad_accum, "micro-batches accumulated per optimizer step");
-    v.field("weight_decay", weight_decay, "AdamW decoupled weight decay (matrices only; never norms, biases, 1-D)");
-    v.field("beta1", beta1, "AdamW beta1");
-    v.field("beta2", beta2, "AdamW beta2");
-    v.field("eps", eps, "AdamW epsilon");
-    v.field("grad_clip", grad_clip, "clip the global gradient norm to this (0 = off)");
+    v.field("decay_fraction", decay_fraction, "wsd: fraction of all steps spent decaying", config::between(0, 1));
+    v.field("batch_size", batch_size, "sequences per micro-batch per data-parallel rank", config::at_least(1));
+    v.field("grad_accum", grad_accum, "micro-batches accumulated per optimizer step", config::at_least(1));
+    v.field("weight_decay", weight_decay, "AdamW decoupled weight decay (matrices only; never norms, biases, 1-D)", config::at_least(0));
+    v.field("beta1", beta1, "AdamW beta1", config::from_below(0, 1));
+    v.field("beta2", beta2, "AdamW beta2", config::from_below(0, 1));
+    v.field("eps", eps, "AdamW epsilon", config::above(0));
+    v.field("grad_clip", grad_clip, "clip the global gradient norm to this (0 = off)", config::at_least(0));
     v.field("precision", precision, "auto = bf16 autocast on CUDA, fp32 on CPU", {"auto", "bf16", "fp32"});
-    v.field("log_every", log_every, "write metrics.jsonl and the progress line every N steps");
-    v.field("checkpoint_every", checkpoint_every, "write a checkpoint every N steps (and at the end; 0 = end only)");
-    v.field("keep_checkpoints", keep_checkpoints, "how many of the newest checkpoints to keep (0 = all)");
-    v.field("max_minutes", max_minutes, "stop (with a checkpoint and an eval) after this much wall time; 0 = off");
+    v.field("log_every", log_every, "write metrics.jsonl and the progress line every N steps", config::at_least(1));
+    v.field("checkpoint_every", checkpoint_every, "write a checkpoint every N steps (and at the end; 0 = end only)", config::at_least(0));
+    v.field("keep_checkpoints", keep_checkpoints, "how many of the newest checkpoints to keep (0 = all)", config::at_least(0));
+    v.field("max_minutes", max_minutes, "stop (with a checkpoint and an eval) after this much wall time; 0 = off", config::at_least(0));
     v.field("peak_tflops", peak_tflops,
-            "peak FLOP/s per device for MFU, in TFLOP/s (default: H100 SXM bf16 dense, 989)");
-    v.field("dist_timeout_s", dist_timeout_s, "data-parallel: a collective waiting longer than this fails the run");
+            "peak FLOP/s per device for MFU, in TFLOP/s (default: H100 SXM bf16 dense, 989)", config::at_least(0));
+    v.field("dist_timeout_s", dist_timeout_s, "data-parallel: a collective waiting longer than this fails the run", config::above(0));
     v.field("init_from", init_from,
             "start from this checkpoint's (or run's latest) weights: tensors whose name and shape match are "
             "copied, the rest keep their init (e.g. a dsmoe run from a dense one: only the gates are new); "
