@@ -107,7 +107,7 @@ TEST(ExportHf, NamesAndShapesOfARealModel) {
   model::Transformer mt(tied);
   auto hft = as_map(eval::to_hf_tensors(tied, params(mt)));
   EXPECT_EQ(hft.count("lm_head.weight"), 0u);  // tie_word_embeddings = true
-  nlohmann::json c = eval::hf_llama_config(tied, 48);
+  nlohmann::json c = eval::hf_llama_config(tied, 48, {});
   EXPECT_EQ(c["architectures"][0], "LlamaForCausalLM");
   EXPECT_EQ(c["num_key_value_heads"], 4);
   EXPECT_EQ(c["intermediate_size"], 48);
@@ -124,7 +124,7 @@ TEST(ExportHf, HfLlamaForwardOnExportedTensorsMatchesOurLogits) {
     torch::Tensor ids = torch::randint(0, cfg.vocab_size, {1, 12}, torch::kLong);
     torch::NoGradGuard no_grad;
     torch::Tensor ours = m->forward(ids);
-    torch::Tensor theirs = hf_llama_forward(as_map(eval::to_hf_tensors(cfg, params(m))), eval::hf_llama_config(cfg, 48), ids);
+    torch::Tensor theirs = hf_llama_forward(as_map(eval::to_hf_tensors(cfg, params(m))), eval::hf_llama_config(cfg, 48, {}), ids);
     EXPECT_LT((ours - theirs).abs().max().item<double>(), 1e-4) << "tie=" << tie;
   }
 }
