@@ -1,4 +1,4 @@
-// lmlab export hf: a dense LLaMA-style checkpoint -> a Hugging Face LlamaForCausalLM directory
+// lmlab export hf: a dense checkpoint -> a Hugging Face LlamaForCausalLM (GPT2LMHeadModel) directory
 // (eval::write_hf_export, docs/interop.md), written through AtomicDir. With
 // --reference it also writes reference_logits.safetensors (our logits on a fixed sequence) for
 // bench/check_hf_export.py to compare against transformers.
@@ -39,7 +39,7 @@ void run_export_hf(const ExportOptions& o) {
     model::save_safetensors(dir + "/reference_logits.safetensors", {{"input_ids", ids}, {"logits", logits}});
   }
   out.commit();
-  std::cerr << "export: wrote " << o.output << " (LlamaForCausalLM, " << n_tensors << " tensors, step " << m.step
+  std::cerr << "export: wrote " << o.output << " (" << (cfg.arch == "gpt2" ? "GPT2LMHeadModel" : "LlamaForCausalLM") << ", " << n_tensors << " tensors, step " << m.step
             << ")\n";
 }
 
@@ -49,7 +49,7 @@ void add_export_commands(CLI::App& app) {
   auto* e = app.add_subcommand("export", "Export a checkpoint to other formats");
   e->require_subcommand(1);
   auto o = std::make_shared<ExportOptions>();
-  auto* hf = e->add_subcommand("hf", "Export a dense LLaMA-style model as a Hugging Face Llama");
+  auto* hf = e->add_subcommand("hf", "Export a dense model as a Hugging Face Llama (arch gpt2: GPT-2)");
   hf->add_option("--checkpoint", o->checkpoint, "Checkpoint or run directory")->required();
   hf->add_option("--output", o->output, "Output directory (replaced if it exists)")->required();
   hf->add_flag("--reference", o->reference, "Also write reference_logits.safetensors for bench/check_hf_export.py");

@@ -1,4 +1,4 @@
-// HF export: tensor names and shapes of a real model, refusal of GPT-2/MoE models, config.json
+// HF export: tensor names and shapes of a real model, refusal of MoE models (GPT-2 as Llama), config.json
 // fields, and logits: a from-scratch HF-Llama forward (rotate_half RoPE, HF names) on the
 // exported tensors equals our model's forward.
 #include <gtest/gtest.h>
@@ -132,7 +132,8 @@ TEST(ExportHf, HfLlamaForwardOnExportedTensorsMatchesOurLogits) {
 TEST(ExportHf, RefusesGpt2AndMoeAndWrongTensors) {
   ModelConfig gpt2 = tiny(true, 0);
   gpt2.arch = "gpt2";
-  EXPECT_THROW(eval::check_hf_exportable(gpt2), UserError);
+  EXPECT_NO_THROW(eval::check_hf_exportable(gpt2));  // as GPT2LMHeadModel (test_export_gpt2.cpp)
+  EXPECT_THROW(eval::hf_llama_config(gpt2, 48, {}), UserError);
   ModelConfig moe = tiny(true, 0);
   moe.ffn.type = "switch";
   try {

@@ -6,6 +6,7 @@
 
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
+#include "lmlab/eval/export_gpt2.h"
 
 namespace lmlab::eval {
 
@@ -28,13 +29,22 @@ nlohmann::json content_or_null(const std::optional<HfSpecialToken>& t) {
 }  // namespace
 
 void check_hf_exportable(const ModelConfig& cfg) {
+  if (cfg.ffn.type != "dense")
+    throw UserError("export hf: only dense models export; this model has [model.ffn] type = \"" + cfg.ffn.type +
+                    "\" (Mixture-of-Experts layers have no Llama or GPT-2 equivalent)");
+  if (cfg.arch == "gpt2") check_gpt2_exportable(cfg);
+}
+
+namespace {
+
+void check_llama(const ModelConfig& cfg) {
+  check_hf_exportable(cfg);
   if (cfg.arch != "llama")
     throw UserError("export hf: only LLaMA-style models export as LlamaForCausalLM; this model has [model] arch = \"" +
                     cfg.arch + "\"");
-  if (cfg.ffn.type != "dense")
-    throw UserError("export hf: only dense models export as LlamaForCausalLM; this model has [model.ffn] type = \"" +
-                    cfg.ffn.type + "\" (Mixture-of-Experts layers have no Llama equivalent)");
 }
+
+}  // namespace
 
 std::vector<HfTensorPlace> hf_llama_layout(const ModelConfig& cfg, int64_t intermediate) {
   const int64_t C = cfg.d_model, V = cfg.vocab_size, Dh = cfg.head_dim(), F = intermediate;
@@ -84,7 +94,7 @@ model::NamedTensors remap_llama_tensors(const std::vector<HfTensorPlace>& layout
 }
 
 model::NamedTensors to_hf_tensors(const ModelConfig& cfg, const model::NamedTensors& ours) {
-  check_hf_exportable(cfg);
+  check_llama(cfg);
   int64_t intermediate = -1;  // a missing w1 is reported by the remap below
   for (const auto& [name, t] : ours)
     if (name == "blocks.0.ffn.w1.weight") intermediate = t.size(0);
@@ -105,7 +115,7 @@ HfSpecialTokens hf_special_tokens(const tokenizer::Tokenizer& tok) {
 }
 
 nlohmann::json hf_llama_config(const ModelConfig& cfg, int64_t intermediate_size, const HfSpecialTokens& sp) {
-  check_hf_exportable(cfg);
+  check_llama(cfg);
   return {
       {"architectures", {"LlamaForCausalLM"}},
       {"model_type", "llama"},
@@ -158,13 +168,15 @@ nlohmann::json hf_tokenizer_config(const ModelConfig& cfg, const HfSpecialTokens
 size_t write_hf_export(const std::string& dir, const ModelConfig& cfg, const model::NamedTensors& ours,
                        const std::string& tokenizer_path) {
   if (tokenizer_path.empty()) throw UserError("export hf: the checkpoint has no tokenizer.json");
-  model::NamedTensors hf = to_hf_tensors(cfg, ours);
+  const bool gpt2 = cfg.arch == "gpt2";
+  model::NamedTensors hf = gpt2 ? to_hf_gpt2_tensors(cfg, ours) : to_hf_tensors(cfg, ours);
   const HfSpecialTokens sp = hf_special_tokens(tokenizer::Tokenizer::load(tokenizer_path));
-  int64_t intermediate = 0;
-  for (const auto& [name, t] : hf)
-    if (name == "model.layers.0.mlp.gate_proj.weight") intermediate = t.size(0);
+  int64_t ffn_width = 0;  // rows of our w1: HF's gate_proj rows, or GPT-2's c_fc columns
+  for (const auto& [name, t] : ours)
+    if (name == "blocks.0.ffn.w1.weight") ffn_width = t.size(0);
+  const nlohmann::json config = gpt2 ? hf_gpt2_config(cfg, ffn_width, sp) : hf_llama_config(cfg, ffn_width, sp);
   model::save_safetensors(dir + "/model.safetensors", hf, {{"format", "pt"}});
-  write_file_atomic(dir + "/config.json", hf_llama_config(cfg, intermediate, sp).dump(2) + "\n");
+  write_file_atomic(dir + "/config.json", config.dump(2) + "\n");
   write_file_atomic(dir + "/generation_config.json", hf_generation_config(sp).dump(2) + "\n");
   write_file_atomic(dir + "/tokenizer_config.json", hf_tokenizer_config(cfg, sp).dump(2) + "\n");
   write_file_atomic(dir + "/tokenizer.json", read_file(tokenizer_path));

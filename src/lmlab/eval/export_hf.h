@@ -9,7 +9,8 @@
 //   norm.weight                      -> model.norm.weight
 //   lm_head.weight (untied only)     -> lm_head.weight   (tied: tie_word_embeddings = true)
 // Our RoPE already uses HF's rotate-half pairing (i with i + D/2, model/rope.h), so q/k rows
-// need no permutation. GPT-2-style and MoE models are refused with a UserError.
+// need no permutation. GPT-2-style models export as GPT2LMHeadModel instead (export_gpt2.h);
+// MoE models are refused with a UserError.
 #pragma once
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -23,7 +24,8 @@
 
 namespace lmlab::eval {
 
-// UserError unless `cfg` describes a model that exports as a Llama (arch llama, dense FFN).
+// UserError unless `cfg` describes a model that exports: a dense FFN, and for arch gpt2 what
+// check_gpt2_exportable accepts.
 void check_hf_exportable(const ModelConfig& cfg);
 
 // One tensor of the Llama layout: our name, the HF name and the shape both have.
@@ -42,7 +44,8 @@ model::NamedTensors remap_llama_tensors(const std::vector<HfTensorPlace>& layout
                                         const std::function<std::string(const std::string&)>& where);
 
 // Our parameters (names as in model->named_parameters()) -> HF Llama names, in HF order,
-// float32, contiguous. UserError naming the tensor for a missing, unexpected or misshapen one.
+// float32, contiguous. UserError for a gpt2 model, or naming the tensor for a missing,
+// unexpected or misshapen one.
 model::NamedTensors to_hf_tensors(const ModelConfig& cfg, const model::NamedTensors& ours);
 
 // The special tokens HF's generate() needs, as `lmlab generate` uses them: <|endoftext|> starts
@@ -65,7 +68,7 @@ nlohmann::json hf_generation_config(const HfSpecialTokens& sp);
 nlohmann::json hf_tokenizer_config(const ModelConfig& cfg, const HfSpecialTokens& sp);
 
 // Writes every file of the export except reference logits into `dir` (an AtomicDir's staging
-// directory). Returns the number of tensors written.
+// directory): LlamaForCausalLM, or GPT2LMHeadModel for arch gpt2. Returns the number of tensors.
 size_t write_hf_export(const std::string& dir, const ModelConfig& cfg, const model::NamedTensors& ours,
                        const std::string& tokenizer_path);
 
