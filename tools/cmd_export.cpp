@@ -1,4 +1,4 @@
-// lmlab export hf: a dense checkpoint -> a Hugging Face LlamaForCausalLM (GPT2LMHeadModel) directory
+// lmlab export hf: a checkpoint -> a Hugging Face LlamaForCausalLM (GPT2LMHeadModel, MixtralForCausalLM) directory
 // (eval::write_hf_export, docs/interop.md), written through AtomicDir. With
 // --reference it also writes reference_logits.safetensors (our logits on a fixed sequence) for
 // bench/check_hf_export.py to compare against transformers.
@@ -39,7 +39,7 @@ void run_export_hf(const ExportOptions& o) {
     model::save_safetensors(dir + "/reference_logits.safetensors", {{"input_ids", ids}, {"logits", logits}});
   }
   out.commit();
-  std::cerr << "export: wrote " << o.output << " (" << (cfg.arch == "gpt2" ? "GPT2LMHeadModel" : "LlamaForCausalLM") << ", " << n_tensors << " tensors, step " << m.step
+  std::cerr << "export: wrote " << o.output << " (" << (cfg.ffn.type == "moe" ? "MixtralForCausalLM" : cfg.arch == "gpt2" ? "GPT2LMHeadModel" : "LlamaForCausalLM") << ", " << n_tensors << " tensors, step " << m.step
             << ")\n";
 }
 

@@ -7,6 +7,7 @@
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
 #include "lmlab/eval/export_gpt2.h"
+#include "lmlab/eval/export_mixtral.h"
 
 namespace lmlab::eval {
 
@@ -29,9 +30,10 @@ nlohmann::json content_or_null(const std::optional<HfSpecialToken>& t) {
 }  // namespace
 
 void check_hf_exportable(const ModelConfig& cfg) {
+  if (cfg.ffn.type == "moe") return check_mixtral_exportable(cfg);
   if (cfg.ffn.type != "dense")
-    throw UserError("export hf: only dense models export; this model has [model.ffn] type = \"" + cfg.ffn.type +
-                    "\" (Mixture-of-Experts layers have no Llama or GPT-2 equivalent)");
+    throw UserError("export hf: only dense models export (and type \"moe\" as Mixtral); this model has [model.ffn] type = \"" +
+                    cfg.ffn.type + "\" (no Llama, GPT-2 or Mixtral equivalent)");
   if (cfg.arch == "gpt2") check_gpt2_exportable(cfg);
 }
 
@@ -39,6 +41,9 @@ namespace {
 
 void check_llama(const ModelConfig& cfg) {
   check_hf_exportable(cfg);
+  if (cfg.ffn.type != "dense")
+    throw UserError("export hf: only dense models export as LlamaForCausalLM; this model has [model.ffn] type = \"" +
+                    cfg.ffn.type + "\"");
   if (cfg.arch != "llama")
     throw UserError("export hf: only LLaMA-style models export as LlamaForCausalLM; this model has [model] arch = \"" +
                     cfg.arch + "\"");
@@ -168,13 +173,19 @@ nlohmann::json hf_tokenizer_config(const ModelConfig& cfg, const HfSpecialTokens
 size_t write_hf_export(const std::string& dir, const ModelConfig& cfg, const model::NamedTensors& ours,
                        const std::string& tokenizer_path) {
   if (tokenizer_path.empty()) throw UserError("export hf: the checkpoint has no tokenizer.json");
-  const bool gpt2 = cfg.arch == "gpt2";
-  model::NamedTensors hf = gpt2 ? to_hf_gpt2_tensors(cfg, ours) : to_hf_tensors(cfg, ours);
+  const bool gpt2 = cfg.arch == "gpt2", mixtral = cfg.ffn.type == "moe";
+  model::NamedTensors hf = mixtral ? to_hf_mixtral_tensors(cfg, ours)
+                           : gpt2  ? to_hf_gpt2_tensors(cfg, ours)
+                                   : to_hf_tensors(cfg, ours);
   const HfSpecialTokens sp = hf_special_tokens(tokenizer::Tokenizer::load(tokenizer_path));
-  int64_t ffn_width = 0;  // rows of our w1: HF's gate_proj rows, or GPT-2's c_fc columns
-  for (const auto& [name, t] : ours)
+  int64_t ffn_width = 0;  // rows of our w1 (HF's gate_proj rows, GPT-2's c_fc columns) or an expert's width
+  for (const auto& [name, t] : ours) {
     if (name == "blocks.0.ffn.w1.weight") ffn_width = t.size(0);
-  const nlohmann::json config = gpt2 ? hf_gpt2_config(cfg, ffn_width, sp) : hf_llama_config(cfg, ffn_width, sp);
+    if (name == "blocks.0.ffn.experts.w_gate") ffn_width = t.size(2);
+  }
+  const nlohmann::json config = mixtral ? hf_mixtral_config(cfg, ffn_width, sp)
+                                : gpt2  ? hf_gpt2_config(cfg, ffn_width, sp)
+                                        : hf_llama_config(cfg, ffn_width, sp);
   model::save_safetensors(dir + "/model.safetensors", hf, {{"format", "pt"}});
   write_file_atomic(dir + "/config.json", config.dump(2) + "\n");
   write_file_atomic(dir + "/generation_config.json", hf_generation_config(sp).dump(2) + "\n");

@@ -9,8 +9,8 @@
 //   norm.weight                      -> model.norm.weight
 //   lm_head.weight (untied only)     -> lm_head.weight   (tied: tie_word_embeddings = true)
 // Our RoPE already uses HF's rotate-half pairing (i with i + D/2, model/rope.h), so q/k rows
-// need no permutation. GPT-2-style models export as GPT2LMHeadModel instead (export_gpt2.h);
-// MoE models are refused with a UserError.
+// need no permutation. GPT-2-style models export as GPT2LMHeadModel instead (export_gpt2.h),
+// the plain top-k `moe` as MixtralForCausalLM (export_mixtral.h); other MoE FFNs are refused.
 #pragma once
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -24,8 +24,8 @@
 
 namespace lmlab::eval {
 
-// UserError unless `cfg` describes a model that exports: a dense FFN, and for arch gpt2 what
-// check_gpt2_exportable accepts.
+// UserError unless `cfg` describes a model that exports: a dense FFN (for arch gpt2 what
+// check_gpt2_exportable accepts) or the `moe` that check_mixtral_exportable accepts.
 void check_hf_exportable(const ModelConfig& cfg);
 
 // One tensor of the Llama layout: our name, the HF name and the shape both have.
@@ -68,7 +68,8 @@ nlohmann::json hf_generation_config(const HfSpecialTokens& sp);
 nlohmann::json hf_tokenizer_config(const ModelConfig& cfg, const HfSpecialTokens& sp);
 
 // Writes every file of the export except reference logits into `dir` (an AtomicDir's staging
-// directory): LlamaForCausalLM, or GPT2LMHeadModel for arch gpt2. Returns the number of tensors.
+// directory): LlamaForCausalLM, GPT2LMHeadModel for arch gpt2, MixtralForCausalLM for type moe.
+// Returns the number of tensors.
 size_t write_hf_export(const std::string& dir, const ModelConfig& cfg, const model::NamedTensors& ours,
                        const std::string& tokenizer_path);
 
