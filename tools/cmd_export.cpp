@@ -1,5 +1,5 @@
-// lmlab export hf: a dense LLaMA-style checkpoint -> a Hugging Face LlamaForCausalLM directory
-// (config.json, model.safetensors, tokenizer.json), written through AtomicDir. With
+// lmlab export hf: a checkpoint -> a Hugging Face LlamaForCausalLM (GPT2LMHeadModel, MixtralForCausalLM) directory
+// (eval::write_hf_export, docs/interop.md), written through AtomicDir. With
 // --reference it also writes reference_logits.safetensors (our logits on a fixed sequence) for
 // bench/check_hf_export.py to compare against transformers.
 #include <iostream>
@@ -26,16 +26,10 @@ void run_export_hf(const ExportOptions& o) {
   eval::check_hf_exportable(cfg);
   model::NamedTensors ours;
   for (const auto& p : m.model->named_parameters()) ours.emplace_back(p.key(), p.value());
-  model::NamedTensors hf = eval::to_hf_tensors(cfg, ours);
-  int64_t intermediate = 0;
-  for (const auto& [name, t] : hf)
-    if (name == "model.layers.0.mlp.gate_proj.weight") intermediate = t.size(0);
 
   AtomicDir out(o.output);
   const std::string dir = out.staging();
-  model::save_safetensors(dir + "/model.safetensors", hf, {{"format", "pt"}});
-  write_file_atomic(dir + "/config.json", eval::hf_llama_config(cfg, intermediate).dump(2) + "\n");
-  write_file_atomic(dir + "/tokenizer.json", read_file(m.tokenizer_path));
+  const size_t n_tensors = eval::write_hf_export(dir, cfg, ours, m.tokenizer_path);
   if (o.reference) {
     // A fixed sequence of in-vocabulary ids spread over the vocabulary.
     const int64_t T = std::min<int64_t>(32, cfg.max_seq_len);
@@ -45,7 +39,7 @@ void run_export_hf(const ExportOptions& o) {
     model::save_safetensors(dir + "/reference_logits.safetensors", {{"input_ids", ids}, {"logits", logits}});
   }
   out.commit();
-  std::cerr << "export: wrote " << o.output << " (LlamaForCausalLM, " << hf.size() << " tensors, step " << m.step
+  std::cerr << "export: wrote " << o.output << " (" << (cfg.ffn.type == "moe" ? "MixtralForCausalLM" : cfg.arch == "gpt2" ? "GPT2LMHeadModel" : "LlamaForCausalLM") << ", " << n_tensors << " tensors, step " << m.step
             << ")\n";
 }
 
@@ -55,7 +49,7 @@ void add_export_commands(CLI::App& app) {
   auto* e = app.add_subcommand("export", "Export a checkpoint to other formats");
   e->require_subcommand(1);
   auto o = std::make_shared<ExportOptions>();
-  auto* hf = e->add_subcommand("hf", "Export a dense LLaMA-style model as a Hugging Face Llama");
+  auto* hf = e->add_subcommand("hf", "Export a dense model as a Hugging Face Llama (arch gpt2: GPT-2)");
   hf->add_option("--checkpoint", o->checkpoint, "Checkpoint or run directory")->required();
   hf->add_option("--output", o->output, "Output directory (replaced if it exists)")->required();
   hf->add_flag("--reference", o->reference, "Also write reference_logits.safetensors for bench/check_hf_export.py");

@@ -13,6 +13,7 @@ void add_eval_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_scaling_commands(CLI::App& app);
 void add_export_commands(CLI::App& app);
+void add_import_commands(CLI::App& app);     // cmd_import.cpp
 void add_quickstart_command(CLI::App& app);
 void add_uniattn_commands(CLI::App& app);
 void add_results_commands(CLI::App& app);

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   lmlab::cli::add_generate_command(app);
   lmlab::cli::add_scaling_commands(app);
   lmlab::cli::add_export_commands(app);
+  lmlab::cli::add_import_commands(app);
   lmlab::cli::add_quickstart_command(app);
   lmlab::cli::add_uniattn_commands(app);
   lmlab::cli::add_results_commands(app);

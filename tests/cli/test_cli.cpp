@@ -17,7 +17,7 @@ TEST(Cli, VersionNamesLmlabLibtorchAndCuda) {
 
 TEST(Cli, HelpForEveryCommand) {
   for (const char* cmd : {"", "tokenizer train", "tokenizer encode", "tokenizer decode", "tokenizer stats",
-                          "data prepare", "train", "eval", "generate", "scaling fit", "export hf",
+                          "data prepare", "train", "eval", "generate", "scaling fit", "export hf", "import hf",
                           "quickstart", "results table", "results record", "uniattn init"}) {
     auto r = run_lmlab(std::string(cmd) + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd << ": " << r.err;

@@ -1,4 +1,4 @@
-// HF export: tensor names and shapes of a real model, refusal of GPT-2/MoE models, config.json
+// HF export: tensor names and shapes of a real model, refusal of MoE models (GPT-2 as Llama), config.json
 // fields, and logits: a from-scratch HF-Llama forward (rotate_half RoPE, HF names) on the
 // exported tensors equals our model's forward.
 #include <gtest/gtest.h>
@@ -7,6 +7,7 @@
 
 #include "lmlab/common/error.h"
 #include "lmlab/eval/export_hf.h"
+#include "lmlab/eval/export_mixtral.h"
 #include "lmlab/model/transformer.h"
 
 using namespace lmlab;
@@ -39,7 +40,28 @@ std::map<std::string, torch::Tensor> as_map(const model::NamedTensors& t) {
   return m;
 }
 
-// HF LlamaModel forward, written from the transformers formulas, on HF-named tensors.
+torch::Tensor swiglu(std::map<std::string, torch::Tensor>& w, const std::string& p, const char* gate, const char* up,
+                     const char* down, const torch::Tensor& h) {
+  torch::Tensor g = torch::silu(torch::matmul(h, w[p + gate + ".weight"].t()));
+  return torch::matmul(g * torch::matmul(h, w[p + up + ".weight"].t()), w[p + down + ".weight"].t());
+}
+
+// MixtralSparseMoeBlock: softmax over the gate, top-k, renormalised, SwiGLU experts w1/w3/w2.
+torch::Tensor mixtral_moe(std::map<std::string, torch::Tensor>& w, const nlohmann::json& cfg, const std::string& p,
+                          const torch::Tensor& h) {
+  const int64_t k = cfg["num_experts_per_tok"], E = cfg["num_local_experts"];
+  torch::Tensor probs = torch::softmax(torch::matmul(h, w[p + "gate.weight"].t()), -1);  // (1, T, E)
+  auto [top, idx] = probs.topk(k, -1);
+  top = top / top.sum(-1, true);
+  torch::Tensor y = torch::zeros_like(h);
+  for (int64_t e = 0; e < E; ++e) {
+    torch::Tensor weight = (top * idx.eq(e)).sum(-1, true);  // (1, T, 1): 0 where e is not chosen
+    y = y + weight * swiglu(w, p + "experts." + std::to_string(e) + ".", "w1", "w3", "w2", h);
+  }
+  return y;
+}
+
+// HF LlamaModel (and MixtralModel) forward, written from the transformers formulas, on HF-named tensors.
 torch::Tensor hf_llama_forward(std::map<std::string, torch::Tensor> w, const nlohmann::json& cfg,
                                const torch::Tensor& ids) {
   const int64_t H = cfg["num_attention_heads"], KV = cfg["num_key_value_heads"], C = cfg["hidden_size"];
@@ -73,9 +95,8 @@ torch::Tensor hf_llama_forward(std::map<std::string, torch::Tensor> w, const nlo
     torch::Tensor y = torch::matmul(att, v).transpose(1, 2).reshape({1, T, C});
     x = x + torch::matmul(y, w[p + "self_attn.o_proj.weight"].t());
     h = rms(x, w[p + "post_attention_layernorm.weight"]);
-    torch::Tensor g = torch::silu(torch::matmul(h, w[p + "mlp.gate_proj.weight"].t()));
-    torch::Tensor u = torch::matmul(h, w[p + "mlp.up_proj.weight"].t());
-    x = x + torch::matmul(g * u, w[p + "mlp.down_proj.weight"].t());
+    x = x + (w.count(p + "block_sparse_moe.gate.weight") ? mixtral_moe(w, cfg, p + "block_sparse_moe.", h)
+                                                          : swiglu(w, p + "mlp.", "gate_proj", "up_proj", "down_proj", h));
   }
   x = rms(x, w["model.norm.weight"]);
   torch::Tensor head = cfg["tie_word_embeddings"].get<bool>() ? w["model.embed_tokens.weight"] : w["lm_head.weight"];
@@ -107,7 +128,7 @@ TEST(ExportHf, NamesAndShapesOfARealModel) {
   model::Transformer mt(tied);
   auto hft = as_map(eval::to_hf_tensors(tied, params(mt)));
   EXPECT_EQ(hft.count("lm_head.weight"), 0u);  // tie_word_embeddings = true
-  nlohmann::json c = eval::hf_llama_config(tied, 48);
+  nlohmann::json c = eval::hf_llama_config(tied, 48, {});
   EXPECT_EQ(c["architectures"][0], "LlamaForCausalLM");
   EXPECT_EQ(c["num_key_value_heads"], 4);
   EXPECT_EQ(c["intermediate_size"], 48);
@@ -124,7 +145,7 @@ TEST(ExportHf, HfLlamaForwardOnExportedTensorsMatchesOurLogits) {
     torch::Tensor ids = torch::randint(0, cfg.vocab_size, {1, 12}, torch::kLong);
     torch::NoGradGuard no_grad;
     torch::Tensor ours = m->forward(ids);
-    torch::Tensor theirs = hf_llama_forward(as_map(eval::to_hf_tensors(cfg, params(m))), eval::hf_llama_config(cfg, 48), ids);
+    torch::Tensor theirs = hf_llama_forward(as_map(eval::to_hf_tensors(cfg, params(m))), eval::hf_llama_config(cfg, 48, {}), ids);
     EXPECT_LT((ours - theirs).abs().max().item<double>(), 1e-4) << "tie=" << tie;
   }
 }
@@ -132,7 +153,8 @@ TEST(ExportHf, HfLlamaForwardOnExportedTensorsMatchesOurLogits) {
 TEST(ExportHf, RefusesGpt2AndMoeAndWrongTensors) {
   ModelConfig gpt2 = tiny(true, 0);
   gpt2.arch = "gpt2";
-  EXPECT_THROW(eval::check_hf_exportable(gpt2), UserError);
+  EXPECT_NO_THROW(eval::check_hf_exportable(gpt2));  // as GPT2LMHeadModel (test_export_gpt2.cpp)
+  EXPECT_THROW(eval::hf_llama_config(gpt2, 48, {}), UserError);
   ModelConfig moe = tiny(true, 0);
   moe.ffn.type = "switch";
   try {
@@ -150,4 +172,40 @@ TEST(ExportHf, RefusesGpt2AndMoeAndWrongTensors) {
   p.pop_back();
   p.erase(p.begin());  // drop tok_emb
   EXPECT_THROW(eval::to_hf_tensors(cfg, p), UserError);
+}
+
+TEST(ExportHf, TopKMoeExportsAsMixtralWithTheSameLogits) {
+  torch::manual_seed(7);
+  ModelConfig cfg = tiny(false, 2);
+  cfg.ffn.type = "moe";
+  cfg.ffn.n_experts = 4;
+  cfg.ffn.top_k = 2;
+  model::Transformer m(cfg);
+  m->eval();
+  auto hf = as_map(eval::to_hf_mixtral_tensors(cfg, params(m)));
+  EXPECT_EQ(hf.at("model.layers.1.block_sparse_moe.gate.weight").sizes().vec(), (std::vector<int64_t>{4, 32}));
+  const int64_t H = hf.at("model.layers.0.block_sparse_moe.experts.3.w2.weight").size(1);
+  nlohmann::json c = eval::hf_mixtral_config(cfg, H, {});
+  EXPECT_EQ(c["architectures"][0], "MixtralForCausalLM");
+  EXPECT_EQ(c["num_local_experts"], 4);
+  torch::Tensor ids = torch::randint(0, cfg.vocab_size, {1, 12}, torch::kLong);
+  torch::NoGradGuard no_grad;
+  EXPECT_LT((m->forward(ids) - hf_llama_forward(hf, c, ids)).abs().max().item<double>(), 1e-4);
+}
+
+TEST(ExportHf, MixtralRefusesWhatItCannotExpress) {
+  ModelConfig cfg = tiny(true, 0);
+  cfg.ffn.type = "moe";
+  cfg.ffn.n_shared = 1;
+  try {
+    eval::check_hf_exportable(cfg);
+    FAIL() << "shared experts accepted";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("n_shared = 1"), std::string::npos) << e.what();
+  }
+  cfg.ffn.n_shared = 0;
+  cfg.ffn.top_k = 1;
+  EXPECT_THROW(eval::check_hf_exportable(cfg), UserError);
+  cfg.ffn.top_k = 2;
+  EXPECT_NO_THROW(eval::check_hf_exportable(cfg));
 }

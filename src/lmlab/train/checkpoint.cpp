@@ -40,17 +40,21 @@ std::vector<std::string> list_checkpoints(const std::string& run_dir) {
 
 }  // namespace
 
-std::string write_checkpoint(const std::string& run_dir, int64_t step, const CheckpointData& data, int64_t keep) {
-  const std::string root = run_dir + "/checkpoints", name = checkpoint_name(step), path = root + "/" + name;
-  make_dirs(root);
-  AtomicDir dir(path);
-  const std::string& tmp = dir.staging();
+void write_checkpoint_dir(const std::string& dir, const CheckpointData& data) {
+  AtomicDir out(dir);
+  const std::string& tmp = out.staging();
   write_file_atomic(tmp + "/config.toml", data.config_toml);
   model::save_safetensors(tmp + "/model.safetensors", data.model, {{"format", "pt"}});
   model::save_safetensors(tmp + "/optimizer.safetensors", data.optimizer);
   write_file_atomic(tmp + "/trainer.json", data.trainer.dump(2) + "\n");
   if (!data.tokenizer_path.empty()) write_file_atomic(tmp + "/tokenizer.json", read_file(data.tokenizer_path));
-  dir.commit();
+  out.commit();
+}
+
+std::string write_checkpoint(const std::string& run_dir, int64_t step, const CheckpointData& data, int64_t keep) {
+  const std::string root = run_dir + "/checkpoints", name = checkpoint_name(step), path = root + "/" + name;
+  make_dirs(root);
+  write_checkpoint_dir(path, data);
   write_file_atomic(root + "/latest", name + "\n");
   if (keep > 0) {
     std::vector<std::string> all = list_checkpoints(run_dir);

@@ -30,6 +30,10 @@ struct CheckpointData {
 // the `keep` newest checkpoints (keep <= 0: keep all). Returns the checkpoint directory.
 std::string write_checkpoint(const std::string& run_dir, int64_t step, const CheckpointData& data, int64_t keep);
 
+// Writes one checkpoint directory `dir` itself (no run around it, e.g. `lmlab import hf`)
+// through AtomicDir (`data.optimizer` may be empty: an empty file).
+void write_checkpoint_dir(const std::string& dir, const CheckpointData& data);
+
 // The newest checkpoint of a run ("" when it has none).
 std::string latest_checkpoint(const std::string& run_dir);
 
