@@ -89,8 +89,7 @@ model::NamedTensors to_hf_gpt2_tensors(const ModelConfig& cfg, const model::Name
 
 nlohmann::json hf_gpt2_config(const ModelConfig& cfg, int64_t inner, const HfSpecialTokens& sp) {
   check_gpt2_exportable(cfg);
-  auto id = [](const std::optional<HfSpecialToken>& t) { return t ? nlohmann::json(t->id) : nlohmann::json(nullptr); };
-  return {
+  nlohmann::json config = {
       {"architectures", {"GPT2LMHeadModel"}},
       {"model_type", "gpt2"},
       {"n_embd", cfg.d_model},
@@ -110,10 +109,9 @@ nlohmann::json hf_gpt2_config(const ModelConfig& cfg, int64_t inner, const HfSpe
       {"initializer_range", cfg.init_std},
       {"torch_dtype", "float32"},
       {"use_cache", true},
-      {"bos_token_id", id(sp.bos)},
-      {"eos_token_id", id(sp.eos)},
-      {"pad_token_id", id(sp.pad)},
   };
+  config.update(hf_special_token_ids(sp));
+  return config;
 }
 
 }  // namespace lmlab::eval

@@ -121,7 +121,7 @@ HfSpecialTokens hf_special_tokens(const tokenizer::Tokenizer& tok) {
 
 nlohmann::json hf_llama_config(const ModelConfig& cfg, int64_t intermediate_size, const HfSpecialTokens& sp) {
   check_llama(cfg);
-  return {
+  nlohmann::json config = {
       {"architectures", {"LlamaForCausalLM"}},
       {"model_type", "llama"},
       {"hidden_size", cfg.d_model},
@@ -142,17 +142,19 @@ nlohmann::json hf_llama_config(const ModelConfig& cfg, int64_t intermediate_size
       {"initializer_range", cfg.init_std},
       {"torch_dtype", "float32"},
       {"use_cache", true},
-      {"bos_token_id", id_or_null(sp.bos)},
-      {"eos_token_id", id_or_null(sp.eos)},
-      {"pad_token_id", id_or_null(sp.pad)},
   };
+  config.update(hf_special_token_ids(sp));
+  return config;
+}
+
+nlohmann::json hf_special_token_ids(const HfSpecialTokens& sp) {
+  return {{"bos_token_id", id_or_null(sp.bos)}, {"eos_token_id", id_or_null(sp.eos)}, {"pad_token_id", id_or_null(sp.pad)}};
 }
 
 nlohmann::json hf_generation_config(const HfSpecialTokens& sp) {
-  return {{"bos_token_id", id_or_null(sp.bos)},
-          {"eos_token_id", id_or_null(sp.eos)},
-          {"pad_token_id", id_or_null(sp.pad)},
-          {"do_sample", false}};
+  nlohmann::json config = hf_special_token_ids(sp);
+  config["do_sample"] = false;
+  return config;
 }
 
 nlohmann::json hf_tokenizer_config(const ModelConfig& cfg, const HfSpecialTokens& sp) {

@@ -59,6 +59,9 @@ struct HfSpecialTokens {
   std::optional<HfSpecialToken> bos, eos, pad;
 };
 HfSpecialTokens hf_special_tokens(const tokenizer::Tokenizer& tok);
+// {"bos_token_id", "eos_token_id", "pad_token_id"}: the ids, null where absent (every config.json
+// and generation_config.json carries them).
+nlohmann::json hf_special_token_ids(const HfSpecialTokens& sp);
 
 // config.json of the export; `intermediate_size` is the FFN hidden width (rows of w1).
 nlohmann::json hf_llama_config(const ModelConfig& cfg, int64_t intermediate_size, const HfSpecialTokens& sp);
