@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """GPU-machine check of `lmlab export hf` (docs/eval.md, "Checking the export"):
- 1. transformers loads the export as a LlamaForCausalLM and its fp32 logits on the fixed
+ 1. transformers loads the export with AutoModelForCausalLM (Llama, GPT-2 or Mixtral, whatever
+    config.json names) and its fp32 logits on the fixed
     sequence in reference_logits.safetensors (written by `lmlab export hf --reference`) equal
     ours: max abs diff < --tol (1e-4);
  2. a Python scorer on transformers, built like lm-evaluation-harness's HFLM (same request
@@ -10,6 +11,9 @@
     lmlab export hf --checkpoint CK --output hf_export --reference
     lmlab eval --checkpoint CK --tasks hellaswag,piqa --limit 200 --output res.json --samples samples.jsonl
     python3 bench/check_hf_export.py --export hf_export --results res.json --samples samples.jsonl
+    lmlab generate --checkpoint CK --prompt "Once upon a time" --max-tokens 24 --temperature 0 > gen.txt
+    python3 bench/check_hf_export.py --export hf_export --generate-prompt "Once upon a time" \
+        --generate-expected gen.txt --max-new-tokens 24
 
 Needs torch, transformers, tokenizers, safetensors (the GPU machine has them).
 """
@@ -19,7 +23,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 from tokenizers import Tokenizer
-from transformers import LlamaForCausalLM
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 
 def check_logits(model, export, device, tol):
@@ -65,6 +69,24 @@ class HfScorer:
         return ll, greedy
 
 
+@torch.no_grad()
+def check_generate(model, export, prompt, expected_path, max_new, device):
+    """lmlab generate prints the prompt, the continuation (without <|endoftext|>) and a newline."""
+    auto = AutoTokenizer.from_pretrained(export)
+    ids = auto(prompt, add_special_tokens=True)["input_ids"]
+    plain = Tokenizer.from_file(f"{export}/tokenizer.json").encode(prompt, add_special_tokens=False).ids
+    same_ids = ids == plain
+    out = model.generate(torch.tensor([ids], device=device), do_sample=False, max_new_tokens=max_new)
+    text = prompt + auto.decode(out[0, len(ids):].tolist(), skip_special_tokens=True)
+    with open(expected_path, encoding="utf-8") as f:
+        ours = f.read()
+    ours = ours[:-1] if ours.endswith("\n") else ours
+    same_text = text == ours
+    print(f"generate: AutoTokenizer ids {'equal' if same_ids else 'DIFFER from'} tokenizers' {plain[:8]}; "
+          f"greedy text {'equal' if same_text else 'DIFFERENT'}: transformers {text!r} lmlab {ours!r}")
+    return same_ids and same_text
+
+
 def check_tasks(scorer, samples_path, results):
     by_task = collections.defaultdict(lambda: collections.defaultdict(list))
     max_ll_diff = 0.0
@@ -104,13 +126,21 @@ def main():
     ap.add_argument("--export", required=True, help="directory written by `lmlab export hf --reference`")
     ap.add_argument("--results", help="JSON written by `lmlab eval --output` (one checkpoint)")
     ap.add_argument("--samples", help="JSON lines written by `lmlab eval --samples`")
+    ap.add_argument("--generate-prompt", help="prompt for the greedy generate() comparison")
+    ap.add_argument("--generate-expected", help="what `lmlab generate --temperature 0` printed for it")
+    ap.add_argument("--max-new-tokens", type=int, default=24)
     ap.add_argument("--tol", type=float, default=1e-4)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     a = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32
     torch.backends.cudnn.allow_tf32 = False
-    model = LlamaForCausalLM.from_pretrained(a.export, torch_dtype=torch.float32).to(a.device).eval()
+    model = AutoModelForCausalLM.from_pretrained(a.export, torch_dtype=torch.float32).to(a.device).eval()
+    print(f"{a.export}: {type(model).__name__}")
     ok = check_logits(model, a.export, a.device, a.tol)
+    if a.generate_prompt is not None:
+        if not a.generate_expected:
+            ap.error("--generate-prompt needs --generate-expected")
+        ok = check_generate(model, a.export, a.generate_prompt, a.generate_expected, a.max_new_tokens, a.device) and ok
     if a.samples:
         if not a.results:
             ap.error("--samples needs --results")

@@ -4,24 +4,10 @@ scalar equals the value in metrics.jsonl (to float32 precision, which is what ev
 
     python3 bench/check_tensorboard.py RUN_DIR
 """
-import glob, json, math, struct, sys
+import glob, json, math, sys
 
+from tb_events import f32, flatten
 from tensorboard.backend.event_processing import event_accumulator
-
-
-def f32(x):
-    return struct.unpack("<f", struct.pack("<f", x))[0]
-
-
-def flatten(obj, prefix, out):
-    for k, v in obj.items():
-        tag = f"{prefix}/{k}" if prefix else k
-        if isinstance(v, bool):
-            continue
-        if isinstance(v, (int, float)):
-            out[tag] = v
-        elif isinstance(v, dict):
-            flatten(v, tag, out)
 
 
 def main(run):

@@ -8,12 +8,13 @@
   HF -> lmlab:  train a byte-level BPE with HF `tokenizers` (ByteLevel / Split(GPT-4) + ByteLevel),
                 save tokenizer.json, encode with lmlab; ids must be identical.
 Text: WikiText-2 test + HC3 Plus zh (Chinese) + HC3 Plus en. Also prints single-thread encode
-MB/s of tiktoken next to lmlab's on WikiText-2 train with the same vocabulary.
+MB/s of tiktoken next to lmlab's (bench/tokenizer_encode_bench) on WikiText-2 train with the same
+vocabulary.
 
 Usage: python3 bench/check_tokenizer_hf.py [--lmlab build-gpu/tools/lmlab] [--data ../shared/data]
 Exit 0 when everything matches, 1 on any mismatch (the first ones are printed).
 """
-import argparse, gzip, json, os, subprocess, sys, tempfile, time
+import argparse, gzip, json, os, re, subprocess, sys, tempfile, time
 
 GPT4 = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 GPT2 = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
@@ -79,11 +80,36 @@ def tiktoken_encoding(tok_path, pattern):
     return tiktoken.Encoding(name="lmlab", pat_str=pattern, mergeable_ranks=ranks, special_tokens=specials)
 
 
+def time_against_tiktoken(a, enc, tok, train_text, tmp):
+    """Single-thread encode MB/s of tiktoken and of lmlab's tokenizer_encode_bench (first pass,
+    empty word cache) on WikiText-2 train with the same vocabulary; --figures records both."""
+    t = time.perf_counter()
+    enc.encode_ordinary(train_text)
+    tiktoken_mbs = len(train_text.encode()) / 1e6 / (time.perf_counter() - t)
+    bench = os.path.join(os.path.dirname(a.lmlab), "..", "bench", "tokenizer_encode_bench")
+    text_path = os.path.join(tmp, "wikitext2-train.txt")
+    with open(text_path, "w", encoding="utf-8") as f:
+        f.write(train_text)
+    ours = None
+    if os.path.exists(bench):
+        out = subprocess.run([bench, tok, text_path, "1"], check=True, capture_output=True, text=True).stdout
+        m = re.search(r"encode cold: .*? = ([\d.]+) MB/s", out)
+        ours = float(m.group(1)) if m else None
+    print(f"  encode, 1 thread, WikiText-2 train: tiktoken {tiktoken_mbs:.1f} MB/s, lmlab "
+          f"{'(no ' + bench + ')' if ours is None else f'{ours:.1f} MB/s'}")
+    if a.figures:
+        with open(a.figures, "a") as f:
+            f.write(json.dumps({"check": "tokenizers_py", "figure": "encode WikiText-2 train, 1 thread, GPT-2 pattern",
+                                "ours": ours, "peer": tiktoken_mbs, "peer_name": "tiktoken (in-process)",
+                                "unit": "MB/s", "lower_is_better": False, "target": None}) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lmlab", default="build-gpu/tools/lmlab")
     ap.add_argument("--data", default=os.environ.get("LMLAB_DATA", "../shared/data"))
     ap.add_argument("--vocab-size", type=int, default=8000)
+    ap.add_argument("--figures", help="append the encode MB/s figures (scripts/gpu_check.py records) here")
     a = ap.parse_args()
     from tokenizers import Tokenizer, Regex, decoders, models, pre_tokenizers, trainers
 
@@ -117,11 +143,7 @@ def main():
                 enc = tiktoken_encoding(tok, pattern)
                 ok &= compare(f"{name}: tiktoken encode", docs, ours, [enc.encode_ordinary(x) for x in docs])
                 if name == "gpt2":
-                    t = time.perf_counter()
-                    enc.encode_ordinary(train_text)
-                    s = time.perf_counter() - t
-                    print(f"  tiktoken encode_ordinary, 1 thread, WikiText-2 train: {len(train_text.encode()) / 1e6 / s:.1f} MB/s "
-                          f"(lmlab: {os.path.dirname(a.lmlab)}/../bench/tokenizer_encode_bench {tok} <train.txt> 1)")
+                    time_against_tiktoken(a, enc, tok, train_text, tmp)
 
         print("HF tokenizers -> lmlab")
         for name, pre in [("ByteLevel(use_regex)", pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)),

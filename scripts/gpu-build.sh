@@ -2,7 +2,8 @@
 # Builds lmlab on the GPU machine (PyTorch + CUDA installed, no package registry).
 #
 #   scripts/gpu-build.sh fetch     # HERE (Debian): download the dependency .debs into .debs/
-#   scripts/gpu-build.sh [target]  # THERE: unpack .debs/ into a prefix and build build-gpu/
+#   scripts/gpu-build.sh [target...]  # THERE: unpack .debs/ into a prefix and build build-gpu/
+#                                     # (or $LMLAB_BUILD_DIR), all targets or the ones named
 #
 # The header-only dependencies (CLI11, toml++, nlohmann-json, Eigen), PCRE2, zlib headers and
 # GoogleTest travel as Debian packages, unpacked with dpkg -x (never installed) into $prefix.
@@ -22,8 +23,9 @@ prefix=${LMLAB_DEPS_PREFIX:-/tmp/lmlab-deps}
 mkdir -p "$prefix"
 for f in .debs/*.deb; do dpkg -x "$f" "$prefix"; done
 torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
+build_dir=${LMLAB_BUILD_DIR:-build-gpu}
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DLMLAB_DEPS_PREFIX="$prefix" \
   -DCMAKE_PREFIX_PATH="$torch_prefix;$prefix/usr/lib/x86_64-linux-gnu/cmake;$prefix/usr/share/cmake" \
   -DCMAKE_CUDA_ARCHITECTURES=90 -DTORCH_CUDA_ARCH_LIST=9.0 ${LMLAB_CMAKE_ARGS:-}
-cmake --build build-gpu ${1:+--target "$1"} -j "$(nproc)"
+cmake --build "$build_dir" ${1:+--target "$@"} -j "$(nproc)"
