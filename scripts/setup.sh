@@ -11,6 +11,7 @@ packages=(
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libpcre2-dev libeigen3-dev
   libgtest-dev libbenchmark-dev gnuplot-nox
   libgloo-dev                           # c10d Gloo headers (the library ships inside libtorch)
+  python3-torch                         # tests only: bench/check_hf_forward.py, the export's independent check
 )
 missing=()
 for p in "${packages[@]}"; do
