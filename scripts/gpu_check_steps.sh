@@ -136,7 +136,9 @@ step_hf_forward() {
 }
 
 step_tensorboard() {
-  python3 "$root/bench/check_tb.py" "$work/run_a" && python3 "$root/bench/check_tb.py" "$work/run_b"
+  python3 "$root/bench/check_tb.py" "$work/run_a" && python3 "$root/bench/check_tb.py" "$work/run_b" || return 1
+  echo "NOTE: our reader (every CRC checked), killed-and-resumed run: $(grep -o '[0-9]* scalars from [0-9]* event file(s)' \
+    "$out/logs/tensorboard.log" | tail -n1), all equal to metrics.jsonl"
 }
 
 step_tensorboard_py() {
