@@ -172,6 +172,12 @@ nlohmann::json hf_tokenizer_config(const ModelConfig& cfg, const HfSpecialTokens
           {"model_max_length", cfg.max_seq_len}};
 }
 
+const std::vector<std::string>& hf_export_files() {
+  static const std::vector<std::string> files = {"model.safetensors",     "config.json",    "generation_config.json",
+                                                 "tokenizer_config.json", "tokenizer.json", "reference_logits.safetensors"};
+  return files;
+}
+
 size_t write_hf_export(const std::string& dir, const ModelConfig& cfg, const model::NamedTensors& ours,
                        const std::string& tokenizer_path) {
   if (tokenizer_path.empty()) throw UserError("export hf: the checkpoint has no tokenizer.json");

@@ -37,6 +37,11 @@ void write_checkpoint_dir(const std::string& dir, const CheckpointData& data);
 // The newest checkpoint of a run ("" when it has none).
 std::string latest_checkpoint(const std::string& run_dir);
 
+// The top-level names lmlab writes into a checkpoint directory and into a run directory: a
+// directory holding only these is lmlab's own and may be written again (common/output_dir.h).
+const std::vector<std::string>& checkpoint_files();
+const std::vector<std::string>& run_dir_entries();
+
 // `dir` itself when it is a checkpoint, else the latest checkpoint of the run `dir`;
 // UserError naming `dir` otherwise.
 std::string resolve_checkpoint(const std::string& dir);
