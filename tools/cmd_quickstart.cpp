@@ -118,7 +118,7 @@ void run_quickstart(const QuickstartOptions& o) {
   // 4. Samples.
   std::cout << "[4/4] samples (temperature 0.8, top-k 50):\n";
   train::InferenceModel m = train::load_for_inference(r.run_dir, torch::kCPU);
-  tokenizer::Tokenizer tok = tokenizer::Tokenizer::load(m.tokenizer_path);
+  tokenizer::Tokenizer tok = train::load_tokenizer(m);
   const uint32_t eot = *tok.special_id("<|endoftext|>");
   torch::Generator gen = eval::make_generator(1);
   for (const char* prompt : {"once upon a time", "the little dog", "one day, lily"}) {
@@ -126,7 +126,7 @@ void run_quickstart(const QuickstartOptions& o) {
     std::vector<int64_t> p(ids.begin(), ids.end());
     eval::GenerateOptions g;
     g.max_new_tokens = 60;
-    g.sampling = {0.8, 50, 1.0};
+    g.sampling = {0.8, 50, 1.0, tok.vocab_size()};
     g.stop_token = eot;
     torch::Tensor out = eval::generate(*m.model, torch::tensor(p).unsqueeze(0), g, gen);
     std::vector<uint32_t> gen_ids;

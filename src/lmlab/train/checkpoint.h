@@ -12,6 +12,7 @@
 
 #include "lmlab/model/safetensors.h"
 #include "lmlab/model/transformer.h"
+#include "lmlab/tokenizer/tokenizer.h"
 #include "lmlab/train/experiment.h"
 
 namespace lmlab::train {
@@ -53,6 +54,7 @@ struct InferenceModel {
   Experiment exp;                        // as resolved when the checkpoint was written
   model::Transformer model{nullptr};     // in eval mode, on `device`
   std::string tokenizer_path;            // the checkpoint's tokenizer.json
+  std::string checkpoint;                // the checkpoint directory it was read from
   int64_t step = 0;
 };
 
@@ -62,5 +64,9 @@ struct InferenceModel {
 // UserError naming the path when it is not a readable checkpoint.
 InferenceModel load_for_inference(const std::string& dir, const torch::Device& device,
                                   const std::vector<std::string>& overrides = {});
+
+// The checkpoint's tokenizer.json; UserError when there is none, or when it has ids beyond the
+// model's vocab_size (a tokenizer copied in from another run).
+tokenizer::Tokenizer load_tokenizer(const InferenceModel& m);
 
 }  // namespace lmlab::train
