@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "lmlab/common/output_dir.h"
 #include "lmlab/data/data_check.h"
 #include "lmlab/data/prepare.h"
 
@@ -34,6 +35,7 @@ void add_data_commands(CLI::App& app) {
   auto* data = app.add_subcommand("data", "Prepare token shards for training and check data files");
   data->require_subcommand(1);
   auto o = std::make_shared<data::PrepareOptions>();
+  auto force = std::make_shared<bool>(false);
   auto* sub = data->add_subcommand("prepare", "Tokenize text files into token shards (train.bin, val.bin, meta.json)");
   sub->add_option("--tokenizer", o->tokenizer, "tokenizer.json")->required();
   sub->add_option("--input", o->inputs, "Text files (.gz is decompressed)")->required();
@@ -44,7 +46,12 @@ void add_data_commands(CLI::App& app) {
                   "How files split into documents: eot (<|endoftext|> markers), line, file, auto (eot if present)")
       ->check(CLI::IsMember({"auto", "eot", "line", "file"}));
   sub->add_option("--threads", o->threads, "Tokenizer threads (0 = all cores)");
-  sub->callback([o] {
+  sub->add_flag("--force", *force, "Write into --output even when it holds files that are not prepared data");
+  sub->callback([o, force] {
+    std::vector<NamedPath> inputs = {{"--tokenizer", o->tokenizer}};
+    for (const auto& f : o->inputs) inputs.push_back({"--input", f});
+    for (const auto& f : o->val_inputs) inputs.push_back({"--val-input", f});
+    check_output_dir({{"--output", o->output}, inputs, data::prepare_output_files(), *force});
     nlohmann::json meta = data::prepare_data(*o);
     std::cout << "wrote " << o->output << "/train.bin (" << meta["train"]["tokens"] << " tokens, "
               << meta["train"]["documents"] << " documents), val.bin (" << meta["val"]["tokens"]

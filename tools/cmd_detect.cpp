@@ -11,17 +11,15 @@
 #include "commands.h"
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
+#include "lmlab/common/output_dir.h"
 #include "lmlab/config/config.h"
+#include "lmlab/detect/detector.h"
 #include "lmlab/detect/run_detect.h"
+#include "lmlab/train/device.h"
 
 namespace lmlab::cli {
 
 namespace {
-
-torch::Device device_named(const std::string& name) {
-  if (name == "cuda" && !torch::cuda::is_available()) throw UserError("--device cuda: no CUDA device is available");
-  return name == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-}
 
 std::string fmt(const nlohmann::json& v) {
   if (v.is_null()) return "n/a";
@@ -81,13 +79,14 @@ void add_train(CLI::App& detect) {
   struct Opts {
     std::string config;
     std::vector<std::string> sets;
-    bool print_config = false;
+    bool print_config = false, force = false;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = detect.add_subcommand("train", "Fit a detector (ngram, lm_stats) or wrap a trained checkpoint (encoder, instruct)");
   sub->add_option("--config", o->config, "TOML with a [detect] section");
   sub->add_option("--set", o->sets, "override: detect.key=value (repeatable)");
   sub->add_flag("--print-config", o->print_config, "print every [detect] key with its default and help, then exit");
+  sub->add_flag("--force", o->force, "write into detect.out_dir even when it holds files that are not a detector's");
   sub->callback([o] {
     detect::DetectFile f;
     if (o->print_config) {
@@ -96,6 +95,11 @@ void add_train(CLI::App& detect) {
     }
     if (o->config.empty() && o->sets.empty()) throw UserError("detect train: give --config F.toml (and/or --set)");
     config::load(f, o->config, o->sets);
+    const detect::DetectConfig& d = f.detect;
+    std::vector<NamedPath> inputs = {{"detect.checkpoint", d.checkpoint}};
+    for (const auto& p : d.train_files) inputs.push_back({"detect.train_files", p});
+    for (const auto& p : d.val_files) inputs.push_back({"detect.val_files", p});
+    check_output_dir({{"detect.out_dir", d.out_dir}, inputs, detect::detector_dir_files(), o->force});
     const nlohmann::json meta = detect::train_detector(f.detect);
     std::cerr << "detect train: wrote " << f.detect.out_dir << "/detector.json (" << meta["detector"].get<std::string>()
               << ", " << std::fixed << std::setprecision(1) << meta["train_seconds"].get<double>() << " s)\n";
@@ -120,7 +124,7 @@ void add_eval(CLI::App& detect) {
   sub->add_option("--group-prefix", o->group_prefix, "results: prefix of the group (e.g. 'en/')");
   sub->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   sub->callback([o] {
-    const detect::EvalReport r = detect::evaluate_detector(o->dir, o->files, device_named(o->device), o->max);
+    const detect::EvalReport r = detect::evaluate_detector(o->dir, o->files, train::pick_device(o->device), o->max);
     std::cout << eval_table(r);
     if (!o->output.empty()) write_file_atomic(o->output, r.to_json().dump(2) + "\n");
     if (!o->decisions.empty()) {
@@ -158,10 +162,10 @@ void add_predict(CLI::App& detect) {
     std::istream& in = o->input.empty() ? std::cin : file;
     const std::string name = o->input.empty() ? "<stdin>" : o->input;
     if (o->output.empty()) {
-      detect::predict_stream(o->dir, in, name, format, std::cout, device_named(o->device));
+      detect::predict_stream(o->dir, in, name, format, std::cout, train::pick_device(o->device));
     } else {
       std::ostringstream out;
-      detect::predict_stream(o->dir, in, name, format, out, device_named(o->device));
+      detect::predict_stream(o->dir, in, name, format, out, train::pick_device(o->device));
       write_file_atomic(o->output, out.str());
     }
   });

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
+#include "lmlab/common/output_dir.h"
 #include "lmlab/eval/export_hf.h"
 #include "lmlab/model/safetensors.h"
 #include "lmlab/train/checkpoint.h"
@@ -17,10 +18,15 @@ namespace {
 
 struct ExportOptions {
   std::string checkpoint, output;
-  bool reference = false;
+  bool reference = false, force = false;
 };
 
 void run_export_hf(const ExportOptions& o) {
+  // The run named and the checkpoint read in it: an export may go into <run>/hf, not over checkpoints/.
+  check_output_dir({{"--output", o.output},
+                    {{"--checkpoint", o.checkpoint}, {"--checkpoint", train::resolve_checkpoint(o.checkpoint)}},
+                    eval::hf_export_files(),
+                    o.force});
   train::InferenceModel m = train::load_for_inference(o.checkpoint, torch::kCPU);
   const ModelConfig& cfg = m.model->config();
   eval::check_hf_exportable(cfg);
@@ -51,7 +57,8 @@ void add_export_commands(CLI::App& app) {
   auto o = std::make_shared<ExportOptions>();
   auto* hf = e->add_subcommand("hf", "Export a dense model as a Hugging Face Llama (arch gpt2: GPT-2)");
   hf->add_option("--checkpoint", o->checkpoint, "Checkpoint or run directory")->required();
-  hf->add_option("--output", o->output, "Output directory (replaced if it exists)")->required();
+  hf->add_option("--output", o->output, "Output directory (an earlier export there is replaced)")->required();
+  hf->add_flag("--force", o->force, "Replace --output even when it holds files that are not an export");
   hf->add_flag("--reference", o->reference, "Also write reference_logits.safetensors for bench/check_hf_export.py");
   hf->callback([o] { run_export_hf(*o); });
 }

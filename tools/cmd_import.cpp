@@ -11,10 +11,11 @@ namespace {
 
 struct ImportOptions {
   std::string input, output;
+  bool force = false;
 };
 
 void run_import_hf(const ImportOptions& o) {
-  eval::ImportSummary s = eval::import_hf(o.input, o.output);
+  eval::ImportSummary s = eval::import_hf(o.input, o.output, o.force);
   std::cerr << "import: wrote " << o.output << " (" << s.n_tensors << " tensors, " << s.model.n_layer << " layers, d_model "
             << s.model.d_model << ", vocab " << s.model.vocab_size << ")\n";
 }
@@ -28,7 +29,9 @@ void add_import_commands(CLI::App& app) {
   auto* hf = i->add_subcommand("hf", "Import a Hugging Face LlamaForCausalLM directory as an lmlab checkpoint");
   hf->add_option("--input", o->input, "Directory with config.json, model.safetensors (or shards + index), tokenizer.json")
       ->required();
-  hf->add_option("--output", o->output, "Checkpoint directory to write (replaced if it exists)")->required();
+  hf->add_option("--output", o->output, "Checkpoint directory to write (an earlier checkpoint there is replaced)")
+      ->required();
+  hf->add_flag("--force", o->force, "Replace --output even when it holds files that are not a checkpoint's");
   hf->callback([o] { run_import_hf(*o); });
 }
 

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
+#include "lmlab/common/output_dir.h"
 #include "lmlab/common/plot.h"
 #include "lmlab/config/config.h"
 #include "lmlab/data/prepare.h"
@@ -29,6 +30,7 @@ struct QuickstartOptions {
   std::string data_dir;
   double minutes = 3.0;
   std::string out_dir = "runs/quickstart";
+  bool force = false;
 };
 
 // The experiment of configs/quickstart.toml (kept in code so the command needs no source tree).
@@ -82,6 +84,8 @@ void run_quickstart(const QuickstartOptions& o) {
   if (!o.data_dir.empty()) ::setenv("LMLAB_DATA", o.data_dir.c_str(), 1);
   std::cout << version_text();
   const std::string stories = data_path("lm/tinystories/tinystories_train_slice_lowercased.txt");
+  // What it writes: tokenizer.json, data/ and run/ (the last replaced on every run).
+  check_output_dir({{"--output", o.out_dir}, {{"--data", data_root()}}, {"tokenizer.json", "data", "run"}, o.force});
   make_dirs(o.out_dir);
 
   // 1. Tokenizer: byte-level BPE, 2048 ids, on the first 1 MB of stories (seconds).
@@ -114,7 +118,7 @@ void run_quickstart(const QuickstartOptions& o) {
   // 4. Samples.
   std::cout << "[4/4] samples (temperature 0.8, top-k 50):\n";
   train::InferenceModel m = train::load_for_inference(r.run_dir, torch::kCPU);
-  tokenizer::Tokenizer tok = tokenizer::Tokenizer::load(m.tokenizer_path);
+  tokenizer::Tokenizer tok = train::load_tokenizer(m);
   const uint32_t eot = *tok.special_id("<|endoftext|>");
   torch::Generator gen = eval::make_generator(1);
   for (const char* prompt : {"once upon a time", "the little dog", "one day, lily"}) {
@@ -122,7 +126,7 @@ void run_quickstart(const QuickstartOptions& o) {
     std::vector<int64_t> p(ids.begin(), ids.end());
     eval::GenerateOptions g;
     g.max_new_tokens = 60;
-    g.sampling = {0.8, 50, 1.0};
+    g.sampling = {0.8, 50, 1.0, tok.vocab_size()};
     g.stop_token = eot;
     torch::Tensor out = eval::generate(*m.model, torch::tensor(p).unsqueeze(0), g, gen);
     std::vector<uint32_t> gen_ids;
@@ -149,6 +153,7 @@ void add_quickstart_command(CLI::App& app) {
   sub->add_option("--data", opts->data_dir, "Shared data directory (default: $LMLAB_DATA or ../shared/data)");
   sub->add_option("--minutes", opts->minutes, "Training budget in minutes")->check(CLI::PositiveNumber);
   sub->add_option("--output", opts->out_dir, "Output directory (tokenizer, data, run)");
+  sub->add_flag("--force", opts->force, "Write into --output even when it holds files that are not a quickstart's");
   sub->callback([opts] { run_quickstart(*opts); });
 }
 

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
+#include "lmlab/common/output_dir.h"
 #include "lmlab/data/rsel_build.h"
 #include "lmlab/train/device.h"
 #include "lmlab/train/tasks/retrieval_model.h"
@@ -19,6 +20,7 @@ namespace lmlab::cli {
 
 void add_rsel_build_command(CLI::App& data) {
   auto o = std::make_shared<data::RselBuildOptions>();
+  auto force = std::make_shared<bool>(false);
   auto* sub = data.add_subcommand(
       "rsel-build", "Build a response-selection set (Ubuntu/E-commerce TSV: 1 positive + 9 negatives per test context, "
                     "disjoint train/valid/test) from LIMA, HC3 and Alpaca conversations");
@@ -32,7 +34,11 @@ void add_rsel_build_command(CLI::App& data) {
   sub->add_option("--max-chars", o->max_chars, "Cut each utterance to this many bytes (0 = no cut)");
   sub->add_option("--max-dialogues", o->max_dialogues, "Keep only this many dialogues after the shuffle (0 = all)");
   sub->add_option("--seed", o->seed, "Shuffle and negative sampling seed");
-  sub->callback([o] {
+  sub->add_flag("--force", *force, "Write into --output even when it holds other files");
+  sub->callback([o, force] {
+    std::vector<NamedPath> inputs = {{"--lima", o->lima}, {"--alpaca", o->alpaca}};
+    for (const auto& f : o->hc3) inputs.push_back({"--hc3", f});
+    check_output_dir({{"--output", o->output}, inputs, data::rsel_output_files(), *force});
     nlohmann::json meta = data::build_rsel_set(*o);
     for (const auto& [name, s] : meta["splits"].items())
       std::cout << o->output << "/" << name << ".tsv: " << s["dialogues"] << " dialogues, " << s["lines"] << " lines "

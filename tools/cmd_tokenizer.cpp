@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
+#include "lmlab/common/output_dir.h"
 #include "lmlab/tokenizer/byte_unicode.h"
 #include "lmlab/tokenizer/encoder.h"
 #include "lmlab/tokenizer/model.h"
@@ -58,6 +59,9 @@ void add_train(CLI::App& tok) {
   cmd->add_flag("--no-specials", args->no_specials, "no special tokens at all");
   cmd->callback([args] {
     if (args->no_specials) args->opt.specials.clear();
+    std::vector<NamedPath> inputs;
+    for (const auto& path : args->inputs) inputs.push_back({"--input", path});
+    check_output_file({"--output", args->output}, inputs);
     auto start = std::chrono::steady_clock::now();
     std::vector<std::string> texts;
     for (const auto& path : args->inputs) texts.push_back(read_file(path));
@@ -88,6 +92,7 @@ void add_encode(CLI::App& tok) {
   cmd->add_flag("--ids", args->ids, "write token ids (for `decode`) instead of the tokens' byte-level strings");
   cmd->add_option("--threads", args->threads, "encoding threads")->capture_default_str();
   cmd->callback([args] {
+    check_output_file({"--output", args->output}, {{"--tokenizer", args->tokenizer}, {"--input", args->input}});
     auto tokenizer = tk::Tokenizer::load(args->tokenizer);
     std::string text = read_input(args->input);
     std::vector<uint32_t> ids = tokenizer.encode_parallel(text, args->threads);
@@ -112,6 +117,7 @@ void add_decode(CLI::App& tok) {
   cmd->add_option("--input", args->input, "file of ids (default stdin)");
   cmd->add_option("--output", args->output, "output file (default stdout)");
   cmd->callback([args] {
+    check_output_file({"--output", args->output}, {{"--tokenizer", args->tokenizer}, {"--input", args->input}});
     auto tokenizer = tk::Tokenizer::load(args->tokenizer);
     std::string text = read_input(args->input);
     std::string name = args->input.empty() ? "<stdin>" : args->input;

@@ -3,7 +3,10 @@
 
 #include "commands.h"
 #include "lmlab/common/error.h"
+#include "lmlab/common/files.h"
+#include "lmlab/common/output_dir.h"
 #include "lmlab/config/config.h"
+#include "lmlab/train/checkpoint.h"
 #include "lmlab/train/experiment.h"
 #include "lmlab/train/trainer.h"
 
@@ -17,7 +20,21 @@ struct TrainOptions {
   bool resume = false;
   bool print_config = false;
   bool print_params = false;
+  bool force = false;
 };
+
+// run.out_dir may not be, or hold, the checkpoint it starts from or the data it reads (one that
+// does not exist is reported where it is read).
+void check_run_dir(const Experiment& exp, bool force) {
+  const std::string& init = exp.train.init_from;
+  const bool have_init = !init.empty() && file_exists(init);
+  check_output_dir({{"run.out_dir", exp.run.out_dir},
+                    {{"train.init_from", have_init ? init : ""},
+                     {"train.init_from", have_init ? train::resolve_checkpoint(init) : ""},
+                     {"data.dir", file_exists(exp.data.dir) ? exp.data.dir : ""}},
+                    train::run_dir_entries(),
+                    force});
+}
 
 void run_train(const TrainOptions& o) {
   Experiment exp;
@@ -36,6 +53,7 @@ void run_train(const TrainOptions& o) {
     std::cout << train::describe_model(exp);
     return;
   }
+  check_run_dir(exp, o.force);
   train::TrainResult r = train::run_training(exp, o.resume);
   if (!r.checkpoint.empty())
     std::cout << "trained " << r.steps << " steps; "
@@ -53,6 +71,7 @@ void add_train_command(CLI::App& app) {
   sub->add_option("--set", opts->overrides, "Override a key: --set section.key=value (repeatable)")
       ->allow_extra_args(false);
   sub->add_flag("--resume", opts->resume, "Continue from the last checkpoint in run.out_dir");
+  sub->add_flag("--force", opts->force, "Write into run.out_dir even when it holds files that are not a run's");
   sub->add_flag("--print-config", opts->print_config,
                 "Print every config key with its type, default and help, then exit");
   sub->add_flag("--print-params", opts->print_params,

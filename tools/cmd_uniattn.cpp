@@ -3,13 +3,20 @@
 #include <iostream>
 
 #include "commands.h"
+#include "lmlab/common/output_dir.h"
+#include "lmlab/train/checkpoint.h"
 #include "lmlab/train/uniattn_init.h"
 
 namespace lmlab::cli {
 
 namespace {
 
-void run_init(const train::UniattnInitOptions& o) {
+void run_init(const train::UniattnInitOptions& o, bool force) {
+  check_output_dir({{"--output", o.output},
+                    {{"--checkpoint", o.checkpoint}, {"--checkpoint", train::resolve_checkpoint(o.checkpoint)},
+                     {"--data", o.data}},
+                    train::run_dir_entries(),
+                    force});
   auto fits = train::run_uniattn_init(o);
   std::printf("%-6s %16s %16s %8s\n", "layer", "mse (W_c = 0)", "mse (fitted)", "ratio");
   for (const auto& f : fits)
@@ -24,6 +31,7 @@ void add_uniattn_commands(CLI::App& app) {
   auto* u = app.add_subcommand("uniattn", "UniAttn: softmax unification for post-training (docs/uniattn.md)");
   u->require_subcommand(1);
   auto o = std::make_shared<train::UniattnInitOptions>();
+  auto force = std::make_shared<bool>(false);
   auto* init = u->add_subcommand(
       "init", "Fit the compensation W_c of every softmax-reusing layer in closed form (pseudo-inverse, layer by layer)");
   init->add_option("--checkpoint", o->checkpoint, "the base model: a checkpoint or run directory")->required();
@@ -35,7 +43,8 @@ void add_uniattn_commands(CLI::App& app) {
   init->add_option("--rcond", o->rcond, "pinv cut-off relative to the largest singular value (default 1e-10)");
   init->add_option("--set", o->overrides,
                    "the SuperBlock layout, e.g. --set model.attention.unify_group=2 (repeatable; compensation is on)");
-  init->callback([o] { run_init(*o); });
+  init->add_flag("--force", *force, "Write into --output even when it holds files that are not a run's");
+  init->callback([o, force] { run_init(*o, *force); });
 }
 
 }  // namespace lmlab::cli

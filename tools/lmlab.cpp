@@ -1,6 +1,9 @@
 // The `lmlab` command: parses the command line and maps every failure onto the exit-status
 // convention of lmlab/common/error.h (2: bad usage or input, 1: internal failure).
+#include <c10/util/Exception.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "commands.h"
@@ -22,6 +25,15 @@ std::string unknown_command_hint(const CLI::App& app) {
   std::string hint = lmlab::did_you_mean(remaining.front(), names);
   return hint.empty() ? "" : ": unknown command '" + remaining.front() + "'" + hint;
 }
+
+// libtorch's errors carry a 15-25 line C++ backtrace: useful to whoever debugs lmlab
+// (LMLAB_DEBUG=1), noise to everyone else, who gets the message's first line.
+bool debug_requested() {
+  const char* v = std::getenv("LMLAB_DEBUG");
+  return v && std::string(v) == "1";
+}
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 }  // namespace
 
@@ -64,6 +76,10 @@ int main(int argc, char** argv) {
   } catch (const lmlab::UserError& e) {
     std::cerr << "lmlab: error: " << e.what() << "\n";
     return 2;
+  } catch (const c10::Error& e) {
+    std::cerr << "lmlab: internal error: " << (debug_requested() ? e.what() : first_line(e.what_without_backtrace()))
+              << "\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "lmlab: internal error: " << e.what() << "\n";
     return 1;

@@ -162,10 +162,12 @@ TEST(ImportHf, RefusalsNameTheFile) {
   EXPECT_NE(e.find("tokenizer.json"), std::string::npos) << e;
   EXPECT_NE(e.find("WordPiece"), std::string::npos) << e;
 
-  e = user_error([&] { eval::import_hf(hf, hf + "/sub/"); });
-  EXPECT_NE(e.find("overlaps the input directory"), std::string::npos) << e;
-  e = user_error([&] { eval::import_hf(hf, hf); });
-  EXPECT_NE(e.find("overlaps the input directory"), std::string::npos) << e;
+  e = user_error([&] { eval::import_hf(hf, hf + "/sub/.."); });
+  EXPECT_NE(e.find("--output is the same directory as --input " + hf), std::string::npos) << e;
+  e = user_error([&] { eval::import_hf(hf + "/sub", hf); });  // (no hf/sub: still compared)
+  EXPECT_NE(e.find("--output contains --input " + hf + "/sub"), std::string::npos) << e;
+  e = user_error([&] { eval::import_hf(hf, hf, true); });  // --force never allows an overlap
+  EXPECT_NE(e.find("--output is the same directory as --input " + hf), std::string::npos) << e;
   EXPECT_FALSE(std::filesystem::exists(dir.file("out")));
 }
 

@@ -103,6 +103,11 @@ Split tokenize(const tokenizer::Tokenizer& tok, const std::vector<std::string>& 
 
 }  // namespace
 
+const std::vector<std::string>& prepare_output_files() {
+  static const std::vector<std::string> files = {"train.bin", "val.bin", "tokenizer.json", "meta.json"};
+  return files;
+}
+
 nlohmann::json prepare_data(const PrepareOptions& o) {
   if (o.inputs.empty()) throw UserError("data prepare: no --input files");
   if (!(o.val_fraction >= 0 && o.val_fraction < 1)) throw UserError("data prepare: --val-fraction must be in [0, 1)");

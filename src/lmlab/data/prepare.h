@@ -25,4 +25,8 @@ struct PrepareOptions {
 // "tokens", "documents"}, "val": {...}, "tokenizer": "tokenizer.json", "inputs": [...]}.
 nlohmann::json prepare_data(const PrepareOptions& options);
 
+// The files prepare_data writes into the output: a directory holding only these is earlier
+// prepared data that `lmlab data prepare` may overwrite (common/output_dir.h).
+const std::vector<std::string>& prepare_output_files();
+
 }  // namespace lmlab::data

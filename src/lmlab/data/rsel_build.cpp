@@ -118,6 +118,11 @@ std::string rsel_lines(const std::vector<Dialogue>& split, int64_t negatives_per
   return out;
 }
 
+const std::vector<std::string>& rsel_output_files() {
+  static const std::vector<std::string> files = {"train.tsv", "valid.tsv", "test.tsv", "meta.json"};
+  return files;
+}
+
 nlohmann::json build_rsel_set(const RselBuildOptions& o) {
   if (o.lima.empty() && o.alpaca.empty() && o.hc3.empty()) throw UserError("rsel-build: give at least one source");
   if (o.negatives < 1) throw UserError("rsel-build: --negatives must be >= 1");

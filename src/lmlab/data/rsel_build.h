@@ -52,4 +52,8 @@ std::string rsel_lines(const std::vector<Dialogue>& split, int64_t negatives_per
 // UserError when a split would hold fewer than negatives + 1 dialogues.
 nlohmann::json build_rsel_set(const RselBuildOptions& o);
 
+// The files build_rsel_set writes into the output (a directory holding only these is an
+// earlier set that may be overwritten; common/output_dir.h).
+const std::vector<std::string>& rsel_output_files();
+
 }  // namespace lmlab::data

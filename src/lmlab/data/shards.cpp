@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -115,6 +116,38 @@ void TokenShard::read(int64_t begin, int64_t n, int64_t* out) const {
   } else {
     for (int64_t i = 0; i < n; ++i) out[i] = static_cast<int64_t>(get_le(p + 4 * i, 4));
   }
+}
+
+namespace {
+
+template <class Id>
+int64_t first_at_least(const unsigned char* bytes, int64_t n, uint64_t limit) {
+  // The header is 32 bytes and the map page-aligned, so the ids are aligned; shards are
+  // little-endian like every host lmlab builds on (static_assert above TokenShard::first_id_at_least).
+  const Id* ids = reinterpret_cast<const Id*>(bytes);
+  Id max = 0;
+  for (int64_t i = 0; i < n; ++i) max = std::max(max, ids[i]);  // vectorises; the common case ends here
+  if (max < limit) return -1;
+  for (int64_t i = 0; i < n; ++i)
+    if (ids[i] >= limit) return i;
+  return -1;
+}
+
+}  // namespace
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "first_id_at_least reads the little-endian ids in place");
+
+int64_t TokenShard::first_id_at_least(uint64_t limit) const {
+  const unsigned char* ids = map_ + kShardHeaderBytes;
+  return id_bytes_ == 2 ? first_at_least<uint16_t>(ids, count_, limit) : first_at_least<uint32_t>(ids, count_, limit);
+}
+
+void check_token_ids(const TokenShard& shard, int64_t vocab_size, const std::string& vocab_source) {
+  const int64_t i = shard.first_id_at_least(static_cast<uint64_t>(vocab_size));
+  if (i < 0) return;
+  throw_user_error(SourcePos{shard.path(), 0, 0, kShardHeaderBytes + i * shard.id_bytes()},
+                   "token " + std::to_string(i) + " is id " + std::to_string(shard.at(i)) + ", not below the vocab_size " +
+                       std::to_string(vocab_size) + " of " + vocab_source);
 }
 
 std::vector<int64_t> count_token_ids(const TokenShard& shard, int64_t vocab_size) {

@@ -43,6 +43,9 @@ class TokenShard {
   uint32_t at(int64_t i) const;
   // Copies ids [begin, begin + n) into `out` as int64 (the dtype of model inputs).
   void read(int64_t begin, int64_t n, int64_t* out) const;
+  // Index of the first id >= limit, or -1: one max pass over the mapped ids (a second pass only
+  // when one is found).
+  int64_t first_id_at_least(uint64_t limit) const;
 
  private:
   std::string path_;
@@ -51,6 +54,12 @@ class TokenShard {
   int64_t count_ = 0;
   int id_bytes_ = 2;
 };
+
+// UserError "<shard>: byte <offset>: token <i> is id <id>, not below the vocab_size <n> of
+// <vocab_source>" for the first such id. Called when shards are opened, so an id the model's
+// embedding cannot look up is reported once, at its place in the file, not as a libtorch
+// index error in the middle of a run.
+void check_token_ids(const TokenShard& shard, int64_t vocab_size, const std::string& vocab_source);
 
 // counts[id] = occurrences of id in the shard, for every id below vocab_size (MaskMoE's frequent
 // tokens, the frequency buckets of `lmlab eval`); UserError naming the shard on a larger id.

@@ -10,6 +10,11 @@ namespace lmlab::detect {
 
 using nlohmann::json;
 
+const std::vector<std::string>& detector_dir_files() {
+  static const std::vector<std::string> files = {"detector.json", "ngram.safetensors"};
+  return files;
+}
+
 json read_detector_json(const std::string& dir) {
   const std::string path = dir + "/detector.json";
   if (!file_exists(path)) throw_user_error(path, "not found: is " + dir + " a detector directory (`lmlab detect train`)?");

@@ -31,6 +31,9 @@ class Detector {
 // when it is missing or not one of ours.
 std::unique_ptr<Detector> load_detector(const std::string& dir, const torch::Device& device);
 nlohmann::json read_detector_json(const std::string& dir);
+// The files a detector directory holds (detector.json, ngram.safetensors): a directory with only
+// these is an earlier detector that `lmlab detect train` may overwrite (common/output_dir.h).
+const std::vector<std::string>& detector_dir_files();
 
 // Constructors per kind (dir = the detector directory, meta = its detector.json).
 std::unique_ptr<Detector> make_ngram_detector(const std::string& dir, const nlohmann::json& meta);

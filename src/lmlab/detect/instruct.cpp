@@ -87,7 +87,7 @@ class InstructDetector : public Detector {
  public:
   InstructDetector(const json& meta, const torch::Device& device)
       : inf_(train::load_for_inference(meta.at("checkpoint").get<std::string>(), device)),
-        tok_(tokenizer::Tokenizer::load(inf_.tokenizer_path)),
+        tok_(train::load_tokenizer(inf_)),
         templates_(read_templates(meta.at("templates"))),
         device_(device),
         vote_(meta.at("vote")),

@@ -92,7 +92,7 @@ class LmStatsDetector : public Detector {
  public:
   LmStatsDetector(const nlohmann::json& meta, const torch::Device& device)
       : inf_(train::load_for_inference(meta.at("checkpoint").get<std::string>(), device)),
-        tok_(tokenizer::Tokenizer::load(inf_.tokenizer_path)),
+        tok_(train::load_tokenizer(inf_)),
         device_(device),
         meta_(meta) {
     auto eot = tok_.special_id("<|endoftext|>");
@@ -127,7 +127,7 @@ nlohmann::json train_lm_stats_detector(const DetectConfig& cfg, const torch::Dev
   if (cfg.val_files.empty()) throw UserError("detect.val_files: lm_stats chooses its threshold on validation texts");
   const auto val = read_detect_files(cfg.val_files);
   train::InferenceModel inf = train::load_for_inference(cfg.checkpoint, device);
-  tokenizer::Tokenizer tok = tokenizer::Tokenizer::load(inf.tokenizer_path);
+  tokenizer::Tokenizer tok = train::load_tokenizer(inf);
   auto eot = tok.special_id("<|endoftext|>");
   if (!eot) throw_user_error(inf.tokenizer_path, "has no <|endoftext|> token to start texts with");
   const LmStatsConfig& c = cfg.lm_stats;

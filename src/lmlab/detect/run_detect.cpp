@@ -12,6 +12,7 @@
 #include "lmlab/data/record_lines.h"
 #include "lmlab/detect/detector.h"
 #include "lmlab/detect/instruct.h"
+#include "lmlab/train/device.h"
 #include "lmlab/train/tasks/class_metrics.h"
 
 namespace lmlab::detect {
@@ -19,11 +20,6 @@ namespace lmlab::detect {
 using nlohmann::json;
 
 namespace {
-
-torch::Device device_of(const std::string& name) {
-  if (name == "cuda" && !torch::cuda::is_available()) throw UserError("detect.device = \"cuda\" but no CUDA device is available");
-  return name == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-}
 
 // P(model) of every example, in chunks so long files show progress.
 std::vector<double> score_all(Detector& d, const std::vector<DetectExample>& xs, const std::string& label) {
@@ -94,7 +90,7 @@ json train_detector(const DetectConfig& cfg) {
   if (cfg.out_dir.empty()) throw UserError("detect.out_dir: where to write the detector");
   const auto t0 = std::chrono::steady_clock::now();
   make_dirs(cfg.out_dir);
-  const torch::Device device = device_of(cfg.device);
+  const torch::Device device = train::pick_device(cfg.device);
   json meta;
   if (cfg.detector == "ngram") meta = train_ngram_detector(cfg, cfg.out_dir);
   else if (cfg.detector == "lm_stats") meta = train_lm_stats_detector(cfg, device);

@@ -172,6 +172,12 @@ nlohmann::json hf_tokenizer_config(const ModelConfig& cfg, const HfSpecialTokens
           {"model_max_length", cfg.max_seq_len}};
 }
 
+const std::vector<std::string>& hf_export_files() {
+  static const std::vector<std::string> files = {"model.safetensors",     "config.json",    "generation_config.json",
+                                                 "tokenizer_config.json", "tokenizer.json", "reference_logits.safetensors"};
+  return files;
+}
+
 size_t write_hf_export(const std::string& dir, const ModelConfig& cfg, const model::NamedTensors& ours,
                        const std::string& tokenizer_path) {
   if (tokenizer_path.empty()) throw UserError("export hf: the checkpoint has no tokenizer.json");
@@ -179,7 +185,9 @@ size_t write_hf_export(const std::string& dir, const ModelConfig& cfg, const mod
   model::NamedTensors hf = mixtral ? to_hf_mixtral_tensors(cfg, ours)
                            : gpt2  ? to_hf_gpt2_tensors(cfg, ours)
                                    : to_hf_tensors(cfg, ours);
-  const HfSpecialTokens sp = hf_special_tokens(tokenizer::Tokenizer::load(tokenizer_path));
+  const tokenizer::Tokenizer tok = tokenizer::Tokenizer::load(tokenizer_path);
+  tok.check_fits_model(tokenizer_path, cfg.vocab_size, "the exported model's config");  // HF would index past it
+  const HfSpecialTokens sp = hf_special_tokens(tok);
   int64_t ffn_width = 0;  // rows of our w1 (HF's gate_proj rows, GPT-2's c_fc columns) or an expert's width
   for (const auto& [name, t] : ours) {
     if (name == "blocks.0.ffn.w1.weight") ffn_width = t.size(0);

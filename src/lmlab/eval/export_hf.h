@@ -76,4 +76,8 @@ nlohmann::json hf_tokenizer_config(const ModelConfig& cfg, const HfSpecialTokens
 size_t write_hf_export(const std::string& dir, const ModelConfig& cfg, const model::NamedTensors& ours,
                        const std::string& tokenizer_path);
 
+// The names an export directory holds (write_hf_export's files and reference_logits.safetensors):
+// a directory with only these is an earlier export that `lmlab export hf` may replace.
+const std::vector<std::string>& hf_export_files();
+
 }  // namespace lmlab::eval

@@ -28,7 +28,10 @@ torch::Tensor mask_top_p(const torch::Tensor& logits, double p) {
   return logits.masked_fill(drop, kNegInf);
 }
 
-torch::Tensor sample_next(const torch::Tensor& logits, const SamplingOptions& opts, torch::Generator& gen) {
+torch::Tensor sample_next(const torch::Tensor& all_logits, const SamplingOptions& opts, torch::Generator& gen) {
+  // The first vocab_limit ids keep their numbers, so a narrowed view draws the same ids.
+  const bool narrow = opts.vocab_limit > 0 && opts.vocab_limit < all_logits.size(-1);
+  const torch::Tensor logits = narrow ? all_logits.narrow(-1, 0, opts.vocab_limit) : all_logits;
   if (opts.temperature <= 0) return logits.argmax(-1);
   auto l = logits.to(torch::kFloat32) / opts.temperature;
   l = mask_top_p(mask_top_k(l, opts.top_k), opts.top_p);

@@ -15,10 +15,18 @@
 
 namespace lmlab::eval {
 
+// The smallest temperature besides 0 (greedy), so that logits / T stays far from float32
+// overflow (T = 1e-45 gives inf logits, then NaN probabilities); for a near-deterministic choice
+// use 0.
+constexpr double kMinTemperature = 1e-3;
+
 struct SamplingOptions {
-  double temperature = 1.0;  // 0 = greedy
+  double temperature = 1.0;  // 0 = greedy, else finite and >= kMinTemperature
   int64_t top_k = 0;         // 0 = off
-  double top_p = 1.0;        // 1 = off
+  double top_p = 1.0;        // in (0, 1]; 1 = off
+  // > 0: only ids below it are drawn (the tokenizer's vocabulary, when the model's vocab_size is
+  // padded beyond it and an id past it could not be decoded); 0 = every id of the model.
+  int64_t vocab_limit = 0;
 };
 
 // logits: (B, V). Tokens outside the k largest (ties broken by index) become -inf.

@@ -1,14 +1,13 @@
 // Hugging Face Llama directory -> lmlab checkpoint directory (see import_hf.h).
 #include "lmlab/eval/import_hf.h"
 
-#include <algorithm>
-#include <filesystem>
 #include <optional>
 #include <set>
 #include <type_traits>
 
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
+#include "lmlab/common/output_dir.h"
 #include "lmlab/config/config.h"
 #include "lmlab/eval/export_hf.h"
 #include "lmlab/tokenizer/tokenizer.h"
@@ -16,8 +15,6 @@
 #include "lmlab/train/experiment.h"
 
 namespace lmlab::eval {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -52,19 +49,6 @@ std::string architecture_of(const nlohmann::json& c) {
       c["architectures"][0].is_string())
     return c["architectures"][0].get<std::string>();
   return c.value("model_type", std::string("(none)"));
-}
-
-// Whether one directory is, or lies inside, the other (after symlinks, "..", a trailing "/").
-bool overlaps(const std::string& a, const std::string& b) {
-  auto norm = [](const std::string& p) {
-    fs::path c = fs::weakly_canonical(fs::absolute(p));
-    return c.filename().empty() ? c.parent_path() : c;
-  };
-  const fs::path pa = norm(a), pb = norm(b);
-  auto within = [](const fs::path& inner, const fs::path& outer) {
-    return std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end()).first == outer.end();
-  };
-  return within(pa, pb) || within(pb, pa);
 }
 
 // The tokenizer must be one lmlab's Tokenizer encodes exactly as HF does: byte-level BPE
@@ -162,8 +146,8 @@ model::NamedTensors from_hf_tensors(const ModelConfig& cfg, const HfWeights& wei
                              });
 }
 
-ImportSummary import_hf(const std::string& input, const std::string& output) {
-  if (overlaps(input, output)) throw_user_error(output, "overlaps the input directory " + input);
+ImportSummary import_hf(const std::string& input, const std::string& output, bool force) {
+  check_output_dir({{"--output", output}, {{"--input", input}}, train::checkpoint_files(), force});
   const std::string config_path = input + "/config.json";
   Experiment exp;
   exp.model = model_config_from_hf(read_json_file(config_path), config_path);

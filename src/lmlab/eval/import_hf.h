@@ -37,7 +37,8 @@ struct ImportSummary {
   size_t n_tensors = 0;
 };
 // Reads `input`, writes the checkpoint directory `output` through AtomicDir (a temporary
-// sibling renamed into place). UserError when `output` and `input` overlap.
-ImportSummary import_hf(const std::string& input, const std::string& output);
+// sibling renamed into place). UserError when `output` and `input` overlap, or when `output` is a
+// non-empty directory that is not a checkpoint and `force` is false (common/output_dir.h).
+ImportSummary import_hf(const std::string& input, const std::string& output, bool force = false);
 
 }  // namespace lmlab::eval

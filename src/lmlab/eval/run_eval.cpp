@@ -77,8 +77,16 @@ TaskResult val_task(const EvalRunOptions& o, const train::InferenceModel& m, int
                     const torch::Device& device) {
   const std::string dir = o.val_data.empty() ? m.exp.data.dir : o.val_data;
   nlohmann::json meta = data::read_data_meta(dir);
+  const std::string meta_path = dir + "/meta.json";
+  const int64_t data_vocab = meta.at("vocab_size").get<int64_t>();
+  if (data_vocab > m.exp.model.vocab_size)  // another tokenizer's ids: a perplexity of nothing
+    throw_user_error(meta_path, "the data's vocab_size " + std::to_string(data_vocab) + " is larger than the model's " +
+                                    std::to_string(m.exp.model.vocab_size) + " (" + m.checkpoint +
+                                    "/config.toml); prepare it with the checkpoint's tokenizer");
   data::TokenShard val(dir + "/" + meta["val"].value("file", "val.bin"));
   data::TokenShard train_split(dir + "/" + meta["train"].value("file", "train.bin"));
+  data::check_token_ids(val, data_vocab, meta_path);
+  data::check_token_ids(train_split, data_vocab, meta_path);
   std::vector<FrequencyBucket> buckets =
       assign_frequency_buckets(data::count_token_ids(train_split, m.exp.model.vocab_size));
   model::Transformer model = m.model;
@@ -98,8 +106,8 @@ TaskResult val_task(const EvalRunOptions& o, const train::InferenceModel& m, int
 }
 
 // The checkpoint's tokenizer and its document-start id (<|endoftext|>, else 0 with a warning).
-std::pair<tokenizer::Tokenizer, uint32_t> load_tokenizer(const train::InferenceModel& m) {
-  tokenizer::Tokenizer tok = tokenizer::Tokenizer::load(m.tokenizer_path);
+std::pair<tokenizer::Tokenizer, uint32_t> tokenizer_and_doc_start(const train::InferenceModel& m) {
+  tokenizer::Tokenizer tok = train::load_tokenizer(m);
   std::optional<uint32_t> eot = tok.special_id("<|endoftext|>");
   if (!eot) std::cerr << "lmlab: warning: " << m.tokenizer_path << " has no <|endoftext|>; using id 0 as the document start\n";
   return {std::move(tok), eot.value_or(0)};
@@ -139,7 +147,7 @@ CheckpointResults eval_checkpoint(const std::string& dir, const EvalRunOptions& 
   const bool text_tasks =
       std::any_of(o.tasks.begin(), o.tasks.end(), [](const std::string& t) { return t != "val" && t != "own"; });
   std::optional<std::pair<tokenizer::Tokenizer, uint32_t>> tok;
-  if (text_tasks) tok = load_tokenizer(m);
+  if (text_tasks) tok = tokenizer_and_doc_start(m);
   const uint32_t eot = tok ? tok->second : 0;
   const int64_t max_length = o.max_length > 0 ? o.max_length : std::min(m.exp.data.seq_len, m.exp.model.max_seq_len);
   model::Transformer model = m.model;

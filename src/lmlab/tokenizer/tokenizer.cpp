@@ -1,6 +1,7 @@
 // The Tokenizer facade (tokenizer.h): a Model read from tokenizer.json plus its Encoder.
 #include "lmlab/tokenizer/tokenizer.h"
 
+#include "lmlab/common/error.h"
 #include "lmlab/tokenizer/encoder.h"
 #include "lmlab/tokenizer/model.h"
 #include "lmlab/tokenizer/tokenizer_json.h"
@@ -36,6 +37,13 @@ std::vector<uint32_t> Tokenizer::encode_parallel(std::string_view text, int thre
 std::string Tokenizer::decode(const std::vector<uint32_t>& ids) const { return state_->encoder.decode(ids); }
 
 uint32_t Tokenizer::vocab_size() const { return state_->model.vocab_size(); }
+
+void Tokenizer::check_fits_model(const std::string& path, int64_t model_vocab, const std::string& model_source) const {
+  if (static_cast<int64_t>(vocab_size()) <= model_vocab) return;
+  throw_user_error(path, "the tokenizer has " + std::to_string(vocab_size()) + " ids but the model's vocab_size is " +
+                             std::to_string(model_vocab) + " (" + model_source +
+                             "); use the tokenizer the model was trained with");
+}
 
 std::optional<uint32_t> Tokenizer::special_id(const std::string& content) const {
   for (const auto& [text, id] : state_->model.specials)

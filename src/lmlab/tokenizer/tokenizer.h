@@ -38,6 +38,11 @@ class Tokenizer {
   const Model& model() const;
   const Encoder& encoder() const;
 
+  // UserError naming `path`, both sizes and `model_source` when this tokenizer has ids that a
+  // model with `model_vocab` embeddings cannot look up (they were not trained together): the
+  // model would index past its embedding table instead of reporting it.
+  void check_fits_model(const std::string& path, int64_t model_vocab, const std::string& model_source) const;
+
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;
   ~Tokenizer();

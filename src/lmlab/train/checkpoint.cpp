@@ -40,6 +40,20 @@ std::vector<std::string> list_checkpoints(const std::string& run_dir) {
 
 }  // namespace
 
+const std::vector<std::string>& checkpoint_files() {
+  static const std::vector<std::string> files = {"config.toml", "model.safetensors", "optimizer.safetensors",
+                                                 "trainer.json", "tokenizer.json"};
+  return files;
+}
+
+const std::vector<std::string>& run_dir_entries() {
+  // engine.cpp, runlog/metrics.cpp and the tasks (lm: position_loss.jsonl, plots/; fuda: fuda_result.json).
+  static const std::vector<std::string> entries = {"config.toml", "metrics.jsonl",      "tb",
+                                                   "checkpoints", "position_loss.jsonl", "plots",
+                                                   "fuda_result.json"};
+  return entries;
+}
+
 void write_checkpoint_dir(const std::string& dir, const CheckpointData& data) {
   AtomicDir out(dir);
   const std::string& tmp = out.staging();

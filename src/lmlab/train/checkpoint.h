@@ -12,6 +12,7 @@
 
 #include "lmlab/model/safetensors.h"
 #include "lmlab/model/transformer.h"
+#include "lmlab/tokenizer/tokenizer.h"
 #include "lmlab/train/experiment.h"
 
 namespace lmlab::train {
@@ -37,6 +38,11 @@ void write_checkpoint_dir(const std::string& dir, const CheckpointData& data);
 // The newest checkpoint of a run ("" when it has none).
 std::string latest_checkpoint(const std::string& run_dir);
 
+// The top-level names lmlab writes into a checkpoint directory and into a run directory: a
+// directory holding only these is lmlab's own and may be written again (common/output_dir.h).
+const std::vector<std::string>& checkpoint_files();
+const std::vector<std::string>& run_dir_entries();
+
 // `dir` itself when it is a checkpoint, else the latest checkpoint of the run `dir`;
 // UserError naming `dir` otherwise.
 std::string resolve_checkpoint(const std::string& dir);
@@ -48,6 +54,7 @@ struct InferenceModel {
   Experiment exp;                        // as resolved when the checkpoint was written
   model::Transformer model{nullptr};     // in eval mode, on `device`
   std::string tokenizer_path;            // the checkpoint's tokenizer.json
+  std::string checkpoint;                // the checkpoint directory it was read from
   int64_t step = 0;
 };
 
@@ -57,5 +64,9 @@ struct InferenceModel {
 // UserError naming the path when it is not a readable checkpoint.
 InferenceModel load_for_inference(const std::string& dir, const torch::Device& device,
                                   const std::vector<std::string>& overrides = {});
+
+// The checkpoint's tokenizer.json; UserError when there is none, or when it has ids beyond the
+// model's vocab_size (a tokenizer copied in from another run).
+tokenizer::Tokenizer load_tokenizer(const InferenceModel& m);
 
 }  // namespace lmlab::train

@@ -1,4 +1,4 @@
-// load_for_inference: a checkpoint (or a run's latest) -> a model in eval mode.
+// load_for_inference: a checkpoint (or a run's latest) -> a model in eval mode; its checked tokenizer.
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
 #include "lmlab/config/config.h"
@@ -20,8 +20,16 @@ InferenceModel load_for_inference(const std::string& dir, const torch::Device& d
   m.model->to(device);
   m.model->eval();
   m.tokenizer_path = data.tokenizer_path;
+  m.checkpoint = ckpt;
   m.step = data.trainer.value("step", int64_t{0});
   return m;
+}
+
+tokenizer::Tokenizer load_tokenizer(const InferenceModel& m) {
+  if (m.tokenizer_path.empty()) throw_user_error(m.checkpoint, "checkpoint has no tokenizer.json");
+  tokenizer::Tokenizer tok = tokenizer::Tokenizer::load(m.tokenizer_path);
+  tok.check_fits_model(m.tokenizer_path, m.exp.model.vocab_size, m.checkpoint + "/config.toml");
+  return tok;
 }
 
 }  // namespace lmlab::train

@@ -71,8 +71,9 @@ std::vector<double> stream_mse(model::TransformerImpl& base, model::TransformerI
 }  // namespace
 
 torch::Tensor calibration_ids(const std::string& tokenizer_path, const std::string& data, int64_t samples,
-                              int64_t seq_len) {
+                              int64_t seq_len, int64_t vocab_size) {
   const auto tok = tokenizer::Tokenizer::load(tokenizer_path);
+  tok.check_fits_model(tokenizer_path, vocab_size, "the base checkpoint's config.toml");
   const auto eot = tok.special_id("<|endoftext|>");
   if (!eot) throw_user_error(tokenizer_path, "has no <|endoftext|> special token to pad with");
   std::vector<torch::Tensor> rows;
@@ -124,7 +125,7 @@ std::vector<CompensationFit> run_uniattn_init(const UniattnInitOptions& o) {
   load_model_state_partial(*unified, model_state(*base.model), o.checkpoint);
   unified->eval();
   const int64_t seq_len = o.seq_len > 0 ? o.seq_len : exp.data.seq_len;
-  const torch::Tensor ids = calibration_ids(base.tokenizer_path, o.data, o.samples, seq_len);
+  const torch::Tensor ids = calibration_ids(base.tokenizer_path, o.data, o.samples, seq_len, base.exp.model.vocab_size);
   std::cerr << "uniattn init: " << ids.size(0) << " calibration samples of " << seq_len << " tokens\n";
   if (seq_len >= exp.model.d_model)  // docs/uniattn.md: measured 100x+ worse at T = d
     std::cerr << "uniattn init: warning: --seq-len " << seq_len << " >= d_model " << exp.model.d_model

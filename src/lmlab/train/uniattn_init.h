@@ -35,8 +35,9 @@ struct CompensationFit {
 
 // Calibration ids (N, T): Alpaca-template prompt + response + <|endoftext|> of the first N
 // records, cut to T (even inside a long prompt) and padded with <|endoftext|> (no mask: the official code pads and attends to the padding too).
+// UserError when the tokenizer has ids beyond the base model's `vocab_size`.
 torch::Tensor calibration_ids(const std::string& tokenizer_path, const std::string& data, int64_t samples,
-                              int64_t seq_len);
+                              int64_t seq_len, int64_t vocab_size);
 
 // Fits the W_c of `unified` (its compensation layers, in order) against `base` on `ids`, in
 // float64, and returns the per-layer MSEs. Both models in eval mode, same weights elsewhere.

@@ -38,9 +38,13 @@ class LmTask : public DecoderTask {
       throw UserError("run.task = \"lm\" trains a decoder; [model] family is \"" + exp.model.family + "\"");
     nlohmann::json meta = data::read_data_meta(exp.data.dir);
     resolve_vocab(exp, meta);
+    const std::string meta_path = exp.data.dir + "/meta.json";
+    const int64_t data_vocab = meta.at("vocab_size").get<int64_t>();  // <= model.vocab_size (resolve_vocab)
     val_shard_ = std::make_unique<data::TokenShard>(exp.data.dir + "/" + meta["val"].value("file", "val.bin"));
+    data::check_token_ids(*val_shard_, data_vocab, meta_path);
     if (env.training) {
       train_shard_ = std::make_unique<data::TokenShard>(exp.data.dir + "/" + meta["train"].value("file", "train.bin"));
+      data::check_token_ids(*train_shard_, data_vocab, meta_path);
       source_ = std::make_unique<data::WindowSource>(*train_shard_, exp.data.seq_len, exp.train.batch_size,
                                                      static_cast<uint64_t>(exp.run.seed), env.rank, env.world_size);
     }

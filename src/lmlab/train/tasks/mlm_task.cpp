@@ -92,8 +92,10 @@ class MlmTask : public Task {
     eval_windows_ = exp.eval.windows;
     batch_ = exp.train.batch_size;
     val_shard_ = std::make_unique<data::TokenShard>(exp.data.dir + "/" + meta["val"].value("file", "val.bin"));
+    data::check_token_ids(*val_shard_, specials_.text_vocab, exp.data.dir + "/meta.json");
     if (env.training) {
       train_shard_ = std::make_unique<data::TokenShard>(exp.data.dir + "/" + meta["train"].value("file", "train.bin"));
+      data::check_token_ids(*train_shard_, specials_.text_vocab, exp.data.dir + "/meta.json");
       source_ = std::make_unique<MaskedWindows>(
           std::make_unique<data::WindowSource>(*train_shard_, window_, batch_, seed_, env.rank, env.world_size),
           &word_start_, specials_, cfg_, seed_, env.rank);
