@@ -15,7 +15,6 @@ export LMLAB=${LMLAB:-build/tools/lmlab}
 source configs/smoke.sh
 SRC=${LMLAB_DATA:-../shared/data}
 SEEDS="1 2 3"
-ABLATION_SEEDS="1"  # the decoder ablations: one seed (the 10-minute budget)
 if [ "$SMOKE" = 1 ]; then
   D=data/smoke-dialmae VOCAB=512 RES=$RUNS/dialmae/results
   BUILD="--max-dialogues 400 --valid-dialogues 40 --test-dialogues 40"
@@ -47,15 +46,14 @@ post_args() {  # variant -> the task.dialmae settings of its post-training
   esac
 }
 VARIANTS="none mlm dialmae dialmae-dec45 dialmae-dec2l"
-seeds_of() { case "$1" in dialmae-dec*) echo "$ABLATION_SEEDS" ;; *) echo "$SEEDS" ;; esac; }
 for v in $VARIANTS; do
-  for seed in $(seeds_of "$v"); do
+  for seed in $SEEDS; do
     [ "$v" = none ] && continue
     echo "configs/dialmae/posttrain.toml $(post_args "$v") --set run.seed=$seed --set run.out_dir=$RUNS/dialmae/post-$v-$seed $DATA_SET $SMOKE_SET"
   done
 done | configs/train_queue.sh
 for v in $VARIANTS; do
-  for seed in $(seeds_of "$v"); do
+  for seed in $SEEDS; do
     init=""
     [ "$v" != none ] && init="--set train.init_from=$RUNS/dialmae/post-$v-$seed"
     echo "configs/dialmae/finetune.toml $init --set run.seed=$seed --set run.out_dir=$RUNS/dialmae/ft-$v-$seed $DATA_SET $SMOKE_SET"
@@ -64,7 +62,7 @@ done | configs/train_queue.sh
 
 # 3. Every retriever on the built test split and the real samples: one results JSON per run and file.
 for v in $VARIANTS; do
-  for seed in $(seeds_of "$v"); do
+  for seed in $SEEDS; do
     post=none
     [ "$v" != none ] && post=$RUNS/dialmae/post-$v-$seed
     "$LMLAB" retrieve eval --checkpoint "$RUNS/dialmae/ft-$v-$seed" "$D/rsel/test.tsv" \
