@@ -8,10 +8,12 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "expect_error.h"
 #include "testing.h"
 #include "tiny_run.h"
 
 namespace fs = std::filesystem;
+using lmlab::test::expect_one_error_line;
 using lmlab::test::read_text;
 using lmlab::test::run_lmlab;
 using lmlab::test::RunResult;
@@ -19,13 +21,6 @@ using lmlab::test::TinyRun;
 using lmlab::test::write_text;
 
 namespace {
-
-void expect_one_error_line(const RunResult& r, const std::vector<std::string>& needles) {
-  EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_EQ(r.err.rfind("lmlab: error: ", 0), 0u) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  for (const auto& n : needles) EXPECT_NE(r.err.find(n), std::string::npos) << "missing '" << n << "' in " << r.err;
-}
 
 // lmlab eval names the checkpoint on stderr before it reads the data: the error is the last line.
 void expect_last_error_line(const RunResult& r, const std::string& needle) {

@@ -9,10 +9,12 @@
 #include <filesystem>
 #include <map>
 
+#include "expect_error.h"
 #include "testing.h"
 #include "tiny_run.h"
 
 namespace fs = std::filesystem;
+using lmlab::test::expect_one_error_line;
 using lmlab::test::read_text;
 using lmlab::test::run_lmlab;
 using lmlab::test::RunResult;
@@ -20,13 +22,6 @@ using lmlab::test::TempDir;
 using lmlab::test::write_text;
 
 namespace {
-
-void expect_refused(const RunResult& r, const std::vector<std::string>& needles) {
-  EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_EQ(r.err.rfind("lmlab: error: ", 0), 0u) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  for (const auto& n : needles) EXPECT_NE(r.err.find(n), std::string::npos) << "missing '" << n << "' in " << r.err;
-}
 
 // Every file under `dir` (relative path -> bytes).
 std::map<std::string, std::string> snapshot(const std::string& dir) {
@@ -60,46 +55,46 @@ lmlab::test::TinyRun* SourceRun::run_ = nullptr;
 
 TEST_F(SourceRun, ExportOverItsOwnRunIsRefused) {
   const std::string run = file("run"), ckpt = "checkpoints/step_00000003";
-  expect_refused(run_lmlab("export hf --checkpoint " + run + " --output " + run),
+  expect_one_error_line(run_lmlab("export hf --checkpoint " + run + " --output " + run),
                  {"--output is the same directory as --checkpoint " + run, run + ": "});
   // --force never allows an overlap, and "..", "." and a trailing "/" do not hide one.
-  expect_refused(run_lmlab("export hf --force --checkpoint " + run + " --output " + run + "/./tb/../"),
+  expect_one_error_line(run_lmlab("export hf --force --checkpoint " + run + " --output " + run + "/./tb/../"),
                  {"--output is the same directory as --checkpoint"});
-  expect_refused(run_lmlab("export hf --checkpoint " + run + "/" + ckpt + " --output " + run),
+  expect_one_error_line(run_lmlab("export hf --checkpoint " + run + "/" + ckpt + " --output " + run),
                  {"--output contains --checkpoint " + run + "/" + ckpt});
-  expect_refused(run_lmlab("export hf --checkpoint " + run + " --output " + run_->path()), {"--output contains"});
-  expect_refused(run_lmlab("export hf --checkpoint " + run + " --output " + run + "/checkpoints"),
+  expect_one_error_line(run_lmlab("export hf --checkpoint " + run + " --output " + run_->path()), {"--output contains"});
+  expect_one_error_line(run_lmlab("export hf --checkpoint " + run + " --output " + run + "/checkpoints"),
                  {"--output contains --checkpoint " + run + "/" + ckpt});
   // Inside the run, a directory lmlab did not write there is part of it: --force does not help.
-  expect_refused(run_lmlab("export hf --force --checkpoint " + run + " --output " + run + "/tb"),
+  expect_one_error_line(run_lmlab("export hf --force --checkpoint " + run + " --output " + run + "/tb"),
                  {"--output lies inside --checkpoint " + run + " and holds 'events.", "writing it would change the input"});
   fs::create_directory_symlink(run, file("link"));
-  expect_refused(run_lmlab("export hf --checkpoint " + run + " --output " + file("link")),
+  expect_one_error_line(run_lmlab("export hf --checkpoint " + run + " --output " + file("link")),
                  {file("link") + ": --output is the same directory as --checkpoint " + run});
   fs::remove(file("link"));
 }
 
 TEST_F(SourceRun, TrainImportAndPrepareRefuseOverlapsToo) {
   const std::string run = file("run");
-  expect_refused(run_lmlab("train --config " + file("t.toml") + " --set train.init_from=" + run),
+  expect_one_error_line(run_lmlab("train --config " + file("t.toml") + " --set train.init_from=" + run),
                  {"run.out_dir is the same directory as train.init_from " + run});
-  expect_refused(run_lmlab("train --config " + file("t.toml") + " --set run.out_dir=" + run_->path()),
+  expect_one_error_line(run_lmlab("train --config " + file("t.toml") + " --set run.out_dir=" + run_->path()),
                  {"run.out_dir contains data.dir " + file("data")});
-  expect_refused(run_lmlab("import hf --force --input " + run + " --output " + run + "/tb"),
+  expect_one_error_line(run_lmlab("import hf --force --input " + run + " --output " + run + "/tb"),
                  {"--output lies inside --input " + run + " and holds"});
-  expect_refused(run_lmlab("data prepare --tokenizer " + file("tok.json") + " --input " + file("stories.txt") +
+  expect_one_error_line(run_lmlab("data prepare --tokenizer " + file("tok.json") + " --input " + file("stories.txt") +
                            " --output " + run_->path()),
                  {"--output contains --tokenizer " + file("tok.json")});
-  expect_refused(run_lmlab("uniattn init --checkpoint " + run + " --data " + file("stories.txt") + " --output " + run),
+  expect_one_error_line(run_lmlab("uniattn init --checkpoint " + run + " --data " + file("stories.txt") + " --output " + run),
                  {"--output is the same directory as --checkpoint " + run});
 }
 
 TEST_F(SourceRun, AFileOutputNeverReplacesItsInput) {
   const std::string corpus = read_text(file("stories.txt"));
-  expect_refused(run_lmlab("tokenizer train --vocab-size 300 --input " + file("stories.txt") + " --output " +
+  expect_one_error_line(run_lmlab("tokenizer train --vocab-size 300 --input " + file("stories.txt") + " --output " +
                            file("stories.txt")),
                  {"--output is the same file as --input " + file("stories.txt")});
-  expect_refused(run_lmlab("tokenizer encode --tokenizer " + file("tok.json") + " --input " + file("stories.txt") +
+  expect_one_error_line(run_lmlab("tokenizer encode --tokenizer " + file("tok.json") + " --input " + file("stories.txt") +
                            " --output " + file("./stories.txt")),
                  {"--output is the same file as --input"});
   EXPECT_EQ(read_text(file("stories.txt")), corpus);
@@ -110,9 +105,9 @@ TEST_F(SourceRun, QuickstartRefusesToWriteIntoItsData) {
   fs::create_directories(data.file("lm/tinystories"));
   write_text(data.file("lm/tinystories/tinystories_train_slice_lowercased.txt"), "once upon a time\n");
   const std::map<std::string, std::string> data_before = snapshot(data.path());
-  expect_refused(run_lmlab("quickstart --force --data " + data.path() + " --output " + data.file("lm")),
+  expect_one_error_line(run_lmlab("quickstart --force --data " + data.path() + " --output " + data.file("lm")),
                  {"--output lies inside --data " + data.path() + " and holds 'tinystories'"});
-  expect_refused(run_lmlab("quickstart --force --data " + data.path() + " --output " + data.path()),
+  expect_one_error_line(run_lmlab("quickstart --force --data " + data.path() + " --output " + data.path()),
                  {"--output is the same directory as --data"});
   EXPECT_EQ(snapshot(data.path()), data_before);
 }
@@ -123,7 +118,7 @@ TEST_F(SourceRun, AForeignDirectoryIsWrittenOnlyWithForce) {
   fs::create_directories(mine + "/sub");
   write_text(mine + "/notes.txt", "my notes\n");
   const std::string export_cmd = "export hf --checkpoint " + file("run") + " --output " + mine;
-  expect_refused(run_lmlab(export_cmd), {mine + ": --output is a non-empty directory lmlab did not write", "--force"});
+  expect_one_error_line(run_lmlab(export_cmd), {mine + ": --output is a non-empty directory lmlab did not write", "--force"});
   EXPECT_EQ(read_text(mine + "/notes.txt"), "my notes\n");
   EXPECT_FALSE(fs::exists(mine + "/config.json"));
 
@@ -140,7 +135,7 @@ TEST_F(SourceRun, AForeignDirectoryIsWrittenOnlyWithForce) {
   write_text(shards + "/readme.md", "keep\n");
   const std::string prepare = "data prepare --tokenizer " + file("tok.json") + " --input " + file("stories.txt") +
                               " --output " + shards;
-  expect_refused(run_lmlab(prepare), {"it holds 'readme.md'"});
+  expect_one_error_line(run_lmlab(prepare), {"it holds 'readme.md'"});
   EXPECT_FALSE(fs::exists(shards + "/train.bin"));
   ASSERT_EQ(run_lmlab(prepare + " --force").exit_code, 0);
   EXPECT_TRUE(fs::exists(shards + "/train.bin"));
@@ -148,7 +143,7 @@ TEST_F(SourceRun, AForeignDirectoryIsWrittenOnlyWithForce) {
 
   // An existing file is never replaced by a directory.
   write_text(out.file("plain"), "x");
-  expect_refused(run_lmlab("export hf --force --checkpoint " + file("run") + " --output " + out.file("plain")),
+  expect_one_error_line(run_lmlab("export hf --force --checkpoint " + file("run") + " --output " + out.file("plain")),
                  {"--output exists and is not a directory"});
   EXPECT_EQ(read_text(out.file("plain")), "x");
 }

@@ -6,30 +6,22 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "expect_error.h"
 #include "testing.h"
 
+using lmlab::test::expect_one_error_line;
 using lmlab::test::run_lmlab;
 using lmlab::test::TempDir;
 using lmlab::test::write_text;
 
-namespace {
-
-void expect_one_error_line(const lmlab::test::RunResult& r, const std::string& needle) {
-  EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_EQ(r.err.rfind("lmlab: error: ", 0), 0u) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-}
-
-}  // namespace
 
 TEST(RefusedInputs, SpecialTokensTheLoaderWouldRejectAreRefusedAtTrainTime) {
   TempDir dir;
   write_text(dir.file("c.txt"), "hello world foo bar\n");
   const std::string train = "tokenizer train --input " + dir.file("c.txt") + " --vocab-size 300 --output " + dir.file("t.json");
-  expect_one_error_line(run_lmlab(train + " --special ''"), "cannot be empty");
-  expect_one_error_line(run_lmlab(train + " --special a"), "single byte");
-  expect_one_error_line(run_lmlab(train + " --special '<|x|>' --special '<|x|>'"), "given twice");
+  expect_one_error_line(run_lmlab(train + " --special ''"), {"cannot be empty"});
+  expect_one_error_line(run_lmlab(train + " --special a"), {"single byte"});
+  expect_one_error_line(run_lmlab(train + " --special '<|x|>' --special '<|x|>'"), {"given twice"});
   EXPECT_FALSE(std::filesystem::exists(dir.file("t.json")));
   EXPECT_EQ(run_lmlab(train + " --special '<|x|>'").exit_code, 0);  // a real special still trains
 }
@@ -40,5 +32,5 @@ TEST(RefusedInputs, AnEmptyTaskFileIsAnErrorNotAScoreOfZero) {
   write_text(dir.file("eval/copa/copa.mosaic.jsonl"), "\n\n");
   // The task file is read before any checkpoint is loaded, so a missing checkpoint is fine here.
   auto r = run_lmlab("eval --checkpoint " + dir.file("none") + " --tasks copa", "", "LMLAB_DATA=" + dir.path() + " ");
-  expect_one_error_line(r, dir.file("eval/copa/copa.mosaic.jsonl") + ": holds no items");
+  expect_one_error_line(r, {dir.file("eval/copa/copa.mosaic.jsonl") + ": holds no items"});
 }
