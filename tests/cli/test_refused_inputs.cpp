@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "expect_error.h"
+#include "tiny_run.h"
 #include "testing.h"
 
 using lmlab::test::expect_one_error_line;
@@ -33,4 +34,16 @@ TEST(RefusedInputs, AnEmptyTaskFileIsAnErrorNotAScoreOfZero) {
   // The task file is read before any checkpoint is loaded, so a missing checkpoint is fine here.
   auto r = run_lmlab("eval --checkpoint " + dir.file("none") + " --tasks copa", "", "LMLAB_DATA=" + dir.path() + " ");
   expect_one_error_line(r, {dir.file("eval/copa/copa.mosaic.jsonl") + ": holds no items"});
+}
+
+// Checks that relate two keys: each is refused before a run directory is made.
+TEST(RefusedInputs, KeysThatContradictEachOtherAreRefusedNamingBoth) {
+  lmlab::test::TinyRun run;
+  const std::string train = "train --config " + run.file("t.toml") + " --set run.out_dir=" + run.file("x");
+  expect_one_error_line(run_lmlab(train + " --set data.seq_len=32"),
+                        {"data.seq_len (32) must be <= model.max_seq_len (16)"});
+  expect_one_error_line(run_lmlab(train + " --set model.ffn.type=mask_moe --set model.ffn.n_experts=2 "
+                                          "--set model.ffn.mask_visible=3"),
+                        {"model.ffn.mask_visible (3) must be <= model.ffn.n_experts (2)"});
+  EXPECT_FALSE(std::filesystem::exists(run.file("x")));
 }

@@ -301,10 +301,22 @@ TrainResult Engine::run() {
   return result_;
 }
 
+// Checks that relate two keys (a key's own range is checked where it is read, config.h).
+void check_cross_keys(const Experiment& exp) {
+  const auto& m = exp.model;
+  if ((m.family == "decoder" || m.family == "encoder") && exp.data.seq_len > m.max_seq_len)
+    throw UserError("data.seq_len (" + std::to_string(exp.data.seq_len) + ") must be <= model.max_seq_len (" +
+                    std::to_string(m.max_seq_len) + "): the model has positions for max_seq_len tokens");
+  if (m.ffn.type == "mask_moe" && m.ffn.mask_visible > m.ffn.n_experts)
+    throw UserError("model.ffn.mask_visible (" + std::to_string(m.ffn.mask_visible) +
+                    ") must be <= model.ffn.n_experts (" + std::to_string(m.ffn.n_experts) + ")");
+}
+
 }  // namespace
 
 TrainResult run_engine(Task& task, Experiment exp, bool resume) {
   const TrainConfig& tc = exp.train;
+  check_cross_keys(exp);
   if (tc.batch_size < 1 || tc.grad_accum < 1) throw UserError("train.batch_size and grad_accum must be >= 1");
   if (tc.steps < 1 && tc.epochs < 1) throw UserError("train.steps (or train.epochs) must be >= 1");
   RankInfo ranks = rank_info_from_env();

@@ -4,14 +4,17 @@
 #include <limits>
 
 #include "lmlab/common/error.h"
+#include "lmlab/model/moe/fp32_region.h"
 
 namespace lmlab::model::moe {
 
 MaskMoeImpl::MaskMoeImpl(const RoutedMoeOptions& o, int64_t vocab_size, int64_t visible_, double frequent_share_,
                          uint64_t seed)
-    : RoutedMoeImpl(o), visible(std::min(visible_, o.n_experts)), frequent_share(frequent_share_) {
+    : RoutedMoeImpl(o), visible(visible_), frequent_share(frequent_share_) {
   if (vocab_size <= 0) throw UserError("[model.ffn] type = mask_moe needs model.vocab_size > 0");
-  if (visible < 1) throw UserError("[model.ffn] mask_visible must be >= 1");
+  if (visible < 1 || visible > opt.n_experts)
+    throw UserError("[model.ffn] mask_visible (" + std::to_string(visible) + ") must be in [1, n_experts = " +
+                    std::to_string(opt.n_experts) + "]");
   expert_order = register_buffer("expert_order", seeded_expert_order(vocab_size, opt.n_experts, visible, seed));
   mask = register_buffer("routing_mask", torch::zeros({vocab_size, opt.n_experts}));
   build_mask(torch::ones({vocab_size}, torch::kBool));
@@ -48,6 +51,7 @@ void MaskMoeImpl::set_token_frequencies(const torch::Tensor& counts) {
 
 Routing MaskMoeImpl::route(const torch::Tensor& u, const FfnContext& ctx) {
   auto ids = ctx.token_ids.reshape(-1).to(mask.device());
+  Fp32Region fp32;
   auto logits = torch::linear(u.to(torch::kFloat), router->weight.to(torch::kFloat)) + mask.index_select(0, ids);
   return route_topk(torch::softmax(logits, -1), opt.top_k, opt.renormalize, eval_top1_disabled());
 }
