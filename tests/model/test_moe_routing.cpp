@@ -122,5 +122,28 @@ TEST_F(MoeTest, DispatchGradientsMatchDenseFormulation) {
   EXPECT_TRUE(torch::allclose(g, u.grad(), 1e-10, 1e-10));
 }
 
+// The per-forward slices (ExpertBankImpl::slices) give the output and every weight gradient of
+// per-call indexing, with some experts unused (their gradient rows are zero in both).
+TEST_F(MoeTest, ExpertSlicesGiveTheSameOutputAndGradientsAsIndexing) {
+  ExpertBank bank(6, 4, 8);
+  auto x = torch::randn({10, 4});
+  auto experts = torch::tensor({0, 2, 2, 0, 4, -1, 0, 4, 2, 2}, torch::kLong).view({10, 1});
+  auto weights = torch::rand({10, 1});
+  auto run = [&](bool sliced) {
+    for (auto& p : bank->parameters()) p.mutable_grad() = torch::Tensor();
+    const auto w = bank->slices();
+    auto y = dispatch_combine(x, experts, weights, 6, [&](int64_t e, const torch::Tensor& xe) {
+      return sliced ? ExpertBankImpl::expert(w, e, xe) : bank->expert(e, xe);
+    });
+    y.pow(2).sum().backward();
+    return std::vector<torch::Tensor>{y.detach(), bank->w_gate.grad().clone(), bank->w_up.grad().clone(),
+                                      bank->w_down.grad().clone()};
+  };
+  auto indexed = run(false), sliced = run(true);
+  for (size_t i = 0; i < indexed.size(); ++i) EXPECT_TRUE(torch::allclose(indexed[i], sliced[i], 1e-12, 1e-12)) << i;
+  EXPECT_EQ(sliced[1][1].abs().sum().item<double>(), 0.0);  // expert 1 got no tokens
+  EXPECT_GT(sliced[1][2].abs().sum().item<double>(), 0.0);
+}
+
 }  // namespace
 }  // namespace lmlab::model::moe

@@ -4,6 +4,7 @@
 
 #include "lmlab/common/error.h"
 #include "lmlab/model/moe/dispatch.h"
+#include "lmlab/model/moe/fp32_region.h"
 #include "lmlab/model/moe/moe_common.h"
 
 namespace lmlab::model::moe {
@@ -21,6 +22,7 @@ DsMoeImpl::DsMoeImpl(const DsMoeOptions& o) : opt(o) {
 }
 
 torch::Tensor DsMoeImpl::gates(const torch::Tensor& u) const {
+  Fp32Region fp32;
   return torch::sigmoid(torch::linear(u.to(torch::kFloat), gate->weight.to(torch::kFloat)));
 }
 
@@ -54,6 +56,7 @@ torch::Tensor DsMoeImpl::forward(const torch::Tensor& x, const FfnContext&) {
     y = dispatch_combine(u, ids.masked_fill(active.logical_not(), -1), hard * scale, opt.n,
                          [this](int64_t i, const torch::Tensor& xe) { return expert(i, xe); });
   }
+  Fp32Region fp32;  // the sparsity loss, and the statistics below
   aux_ = opt.sparsity_coef / static_cast<double>(opt.n_moe_layers * opt.n) * hard.sum(1).mean();
   stats_.clear();
   stats_.set("active_share", active.to(torch::kDouble).mean());

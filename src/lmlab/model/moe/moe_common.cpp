@@ -55,6 +55,13 @@ ExpertBankImpl::ExpertBankImpl(int64_t n_experts_, int64_t d_model_, int64_t hid
   w_down = register_parameter("w_down", torch::randn({n_experts, hidden, d_model}) * 0.02);
 }
 
+ExpertSlices ExpertBankImpl::slices() const { return {w_gate.unbind(0), w_up.unbind(0), w_down.unbind(0)}; }
+
+torch::Tensor ExpertBankImpl::expert(const ExpertSlices& w, int64_t e, const torch::Tensor& x) {
+  auto h = torch::silu(x.matmul(w.gate[e])) * x.matmul(w.up[e]);  // (n, H)
+  return h.matmul(w.down[e]);
+}
+
 torch::Tensor ExpertBankImpl::expert(int64_t e, const torch::Tensor& x) const {
   auto h = torch::silu(x.matmul(w_gate[e])) * x.matmul(w_up[e]);  // (n, H)
   return h.matmul(w_down[e]);

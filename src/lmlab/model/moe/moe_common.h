@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "lmlab/model/model_config.h"
 
@@ -26,11 +27,22 @@ torch::Tensor seeded_expert_order(int64_t rows, int64_t n_experts, int64_t keep,
 // y = x / sqrt(mean(x^2) + eps) * weight  (x (..., C), weight (C))
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps = 1e-6);
 
+// Every expert's weights as views, taken once per forward (ExpertBankImpl::slices).
+struct ExpertSlices {
+  std::vector<torch::Tensor> gate, up, down;  // E views: (C, H), (C, H), (H, C)
+};
+
 // E SwiGLU experts as stacked weights: Wg, Wu (E, C, H), Wd (E, H, C).
 class ExpertBankImpl : public torch::nn::Module {
  public:
   ExpertBankImpl(int64_t n_experts, int64_t d_model, int64_t hidden);
+  // The per-expert views of one forward. Indexing the bank once per expert call instead
+  // (w_gate[e]) gives each call's backward its own zero tensor the size of the whole bank,
+  // so backward cost grows with E^2; unbind's backward stacks the E gradients once.
+  ExpertSlices slices() const;
   // Expert e on its tokens: (n, C) -> (n, C).
+  static torch::Tensor expert(const ExpertSlices& w, int64_t e, const torch::Tensor& x);
+  // One expert without the slices of a forward (a one-off call, e.g. a single-expert bank).
   torch::Tensor expert(int64_t e, const torch::Tensor& x) const;
   // Every expert on every token, one batched matmul: (N, C) -> (E, N, C).
   torch::Tensor all(const torch::Tensor& x) const;

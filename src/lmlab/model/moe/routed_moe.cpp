@@ -2,6 +2,7 @@
 #include "lmlab/model/moe/routed_moe.h"
 
 #include "lmlab/model/moe/dispatch.h"
+#include "lmlab/model/moe/fp32_region.h"
 
 namespace lmlab::model::moe {
 
@@ -37,6 +38,7 @@ RoutedMoeImpl::RoutedMoeImpl(const RoutedMoeOptions& o) : opt(o) {
 
 torch::Tensor RoutedMoeImpl::router_probs(const torch::Tensor& u) const {
   // The authors keep the router in fp32 even when the rest runs in bf16.
+  Fp32Region fp32;
   return torch::softmax(torch::linear(u.to(torch::kFloat), router->weight.to(torch::kFloat)), -1);
 }
 
@@ -51,6 +53,7 @@ torch::Tensor RoutedMoeImpl::forward(const torch::Tensor& x, const FfnContext& c
   record_routing_stats(r, opt.n_experts, stats_);
   aux_ = torch::Tensor();
   if (opt.balance_coef > 0 && r.probs.defined()) {
+    Fp32Region fp32;
     aux_ = opt.balance_coef * balance_loss(r, opt.n_experts);
     stats_.set("aux_loss", aux_);
   }
@@ -60,8 +63,9 @@ torch::Tensor RoutedMoeImpl::forward(const torch::Tensor& x, const FfnContext& c
   else
     stats_.set("dropped", 0);
 
+  const ExpertSlices w = experts->slices();
   auto y = dispatch_combine(u, r.experts, r.weights, opt.n_experts,
-                            [this](int64_t e, const torch::Tensor& xe) { return experts->expert(e, xe); });
+                            [&w](int64_t e, const torch::Tensor& xe) { return ExpertBankImpl::expert(w, e, xe); });
   if (shared) {
     auto s = shared->all(u).sum(0);  // (N, C)
     if (coefficient) {
