@@ -177,6 +177,18 @@ TEST(Trainer, EvalValTaskReproducesTheRunsValidationLoss) {
     return json::parse(lmlab::test::read_text(f.dir.file("m.json")))["checkpoints"][0]["results"]["val"]["loss"].get<double>();
   };
   EXPECT_GT(std::abs(loss_of(" --set model.ffn.disable_top1=true") - loss_of("")), 1e-6);
+  auto experts_per_token = [&] {
+    return json::parse(lmlab::test::read_text(f.dir.file("m.json")))["checkpoints"][0]["results"]["val"]["experts_per_token"]
+        .get<double>();
+  };
+  EXPECT_DOUBLE_EQ(experts_per_token(), 2.0);  // top-2, dropless: the nominal count exactly
+  // Top-p's count is measured, not nominal: between 1 and all 4 experts per token.
+  ASSERT_EQ(run_lmlab(f.train_args("topp", "--set train.steps=2 --set model.ffn.type=topp_moe "
+                                           "--set model.ffn.n_experts=4")).exit_code, 0);
+  ASSERT_EQ(run_lmlab("eval --checkpoint " + f.dir.file("topp") + " --tasks val --limit 4 --output " + f.dir.file("m.json"))
+                .exit_code, 0);
+  EXPECT_GE(experts_per_token(), 1.0);
+  EXPECT_LE(experts_per_token(), 4.0);
   auto bad = run_lmlab("eval --checkpoint " + f.dir.file("moe") + " --tasks val --set model.ffn.no_such_key=1");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("no_such_key"), std::string::npos) << bad.err;

@@ -95,7 +95,7 @@ TaskResult val_task(const EvalRunOptions& o, const train::InferenceModel& m, int
     torch::Tensor logits = model->forward(x);
     const nlohmann::json stats = model->ffn_stats();
     for (const auto& [layer, s] : stats.items())
-      for (const char* name : {"near_zero_share", "active_share"})
+      for (const char* name : {"near_zero_share", "active_share", "experts_per_token"})
         if (s.contains(name)) stat_sums[name].first += s[name].get<double>(), ++stat_sums[name].second;
     return logits;
   };
