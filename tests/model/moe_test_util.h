@@ -1,5 +1,6 @@
-// Helpers for the MoE tests: double-precision default dtype, O(1) weights, and a naive
-// one-token-at-a-time reference of a routed layer that shares no code with the dispatch.
+// Helpers for the MoE tests: double-precision default dtype, O(1) weights, a naive
+// one-token-at-a-time reference of a routed layer that shares no code with the dispatch, and a
+// small batch with a row-by-row comparison against such a reference.
 #pragma once
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -104,6 +105,26 @@ inline RoutedMoeOptions small_options(int64_t E, int64_t k, int64_t n_shared = 0
   o.shared_hidden = 12;
   o.shared_mix = mix;
   return o;
+}
+
+constexpr int64_t kTokens = 10, kVocab = 30;
+
+struct Batch {
+  torch::Tensor x;    // (2, 5, C)
+  FfnContext ctx;     // token ids (2, 5)
+};
+
+inline Batch batch(int64_t C) {
+  return {torch::randn({2, kTokens / 2, C}), {torch::randint(0, kVocab, {2, kTokens / 2}, torch::kLong), 0}};
+}
+
+// y (B, T, C) row t against ref(t, u_t).
+template <class Ref>
+void expect_rows(const torch::Tensor& y, const Batch& b, Ref ref, double tol = 1e-6) {
+  auto u = b.x.reshape({kTokens, -1});
+  auto yf = y.reshape({kTokens, -1});
+  for (int64_t t = 0; t < kTokens; ++t)
+    EXPECT_TRUE(torch::allclose(yf[t], ref(t, u[t]), tol, tol)) << "token " << t << "\n" << yf[t] << ref(t, u[t]);
 }
 
 }  // namespace lmlab::model::moe::testing

@@ -115,7 +115,7 @@ TEST(MoeTransformer, DenseSplitConfigsMatchTheDenseModel) {
       }
     }
   }
-  EXPECT_EQ(n, 3);
+  EXPECT_EQ(n, 5);
 }
 
 }  // namespace

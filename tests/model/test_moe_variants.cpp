@@ -24,26 +24,6 @@ namespace {
 
 using namespace testing;
 
-constexpr int64_t kTokens = 10, kVocab = 30;
-
-struct Batch {
-  torch::Tensor x;    // (2, 5, C)
-  FfnContext ctx;     // token ids (2, 5)
-};
-
-Batch batch(int64_t C) {
-  return {torch::randn({2, kTokens / 2, C}), {torch::randint(0, kVocab, {2, kTokens / 2}, torch::kLong), 0}};
-}
-
-// y (B, T, C) row t against ref(t, u_t).
-template <class Ref>
-void expect_rows(const torch::Tensor& y, const Batch& b, Ref ref, double tol = 1e-6) {
-  auto u = b.x.reshape({kTokens, -1});
-  auto yf = y.reshape({kTokens, -1});
-  for (int64_t t = 0; t < kTokens; ++t)
-    EXPECT_TRUE(torch::allclose(yf[t], ref(t, u[t]), tol, tol)) << "token " << t << "\n" << yf[t] << ref(t, u[t]);
-}
-
 TEST_F(MoeTest, TopKMoeWithSharedSumEqualsReference) {
   for (int64_t k : {1, 2}) {
     RoutedMoeImpl b(small_options(5, k, /*n_shared=*/2, "sum"));
@@ -90,13 +70,44 @@ TEST_F(MoeTest, DisableTop1AtEvalOnly) {
   });
 }
 
+// A dropped assignment contributes nothing: the output equals the reference over the kept
+// assignments only, with their weights renormalised when capacity_renormalize is set. At eval
+// the layer is dropless unless capacity_at_eval.
 TEST_F(MoeTest, CapacityDropsAreCountedAndZeroed) {
-  auto o = small_options(4, 2);
-  o.capacity_factor = 0.5;  // capacity = ceil(0.5 * 10 * 2 / 4) = 3 of 20 assignments per expert
-  RoutedMoeImpl b(o);
-  auto in = batch(8);
-  b.forward(in.x, in.ctx);
-  EXPECT_GE(b.stats()["dropped"].get<int64_t>(), 20 - 4 * 3);
+  for (bool renormalize : {false, true}) {
+    auto o = small_options(4, 2);
+    o.capacity_factor = 0.5;  // capacity = ceil(0.5 * 10 * 2 / 4) = 3 of 20 assignments per expert
+    o.capacity_renormalize = renormalize;
+    RoutedMoeImpl b(o);
+    scale_params(b, 20);
+    auto in = batch(8);
+    b.train();
+    auto y = b.forward(in.x, in.ctx);
+    EXPECT_GE(b.stats()["dropped"].get<int64_t>(), 20 - 4 * 3);
+    auto u = in.x.reshape({kTokens, -1});
+    Routing kept = route_topk(b.router_probs(u), 2, /*renormalize=*/true, false);
+    apply_capacity(kept, 4, expert_capacity(0.5, kTokens, 2, 4));
+    int64_t tokens_with_a_drop = 0;
+    expect_rows(y, in, [&](int64_t t, const torch::Tensor& u_t) {
+      Picks picks;
+      double sum = 0;
+      for (int64_t j = 0; j < 2; ++j)
+        if (kept.experts[t][j].item<int64_t>() >= 0)
+          picks.push_back({kept.experts[t][j].item<int64_t>(), kept.weights[t][j].item<double>()}),
+              sum += kept.weights[t][j].item<double>();
+      if (picks.size() < 2) ++tokens_with_a_drop;
+      if (renormalize && sum > 0)
+        for (auto& [e, w] : picks) w /= sum;
+      return naive_combine(b, u_t, picks);
+    });
+    EXPECT_GT(tokens_with_a_drop, 0);
+    b.eval();
+    b.forward(in.x, in.ctx);
+    EXPECT_EQ(b.stats()["dropped"].get<int64_t>(), 0) << "dropless at eval by default";
+    b.opt.capacity_at_eval = true;
+    b.forward(in.x, in.ctx);
+    EXPECT_GE(b.stats()["dropped"].get<int64_t>(), 20 - 4 * 3);
+  }
 }
 
 TEST_F(MoeTest, HashMoeUsesTheFixedTable) {

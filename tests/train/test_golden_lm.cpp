@@ -2,7 +2,9 @@
 // `lmlab train` produced before the training engine existed (golden/*.json, recorded at commit
 // c641376 with the old hard-wired loop). Two runs pin what moved out of the loop: a LLaMA model
 // with dropout and gradient accumulation (RNG order, accumulation arithmetic), and a GPT-2 model
-// with MaskMoE (the token-frequency hand-off, the auxiliary loss, routing statistics).
+// with MaskMoE (the token-frequency hand-off, the auxiliary loss, routing statistics). The
+// MaskMoE file was re-recorded when issue #19 gave the experts, router and coefficient gate the
+// one init rule of model/init.h (its first loss moved, as a changed init must).
 // One thread, so the arithmetic order is fixed. LMLAB_WRITE_GOLDEN=1 re-records the files.
 // Every number must agree with the files to 1e-5 relative, which catches any change of what is
 // computed, but not bit for bit: the last float bits depend on the CPU's BLAS kernels (an AMD

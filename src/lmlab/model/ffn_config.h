@@ -25,9 +25,12 @@ struct FfnConfig {
   int64_t shared_hidden = 0;
   std::string shared_mix = "sum";
   double capacity_factor = 0.0;
+  bool capacity_renormalize = false;
+  bool capacity_at_eval = false;
   double balance_coef = 0.01;
   double top_p = 0.4;
   bool disable_top1 = false;
+  std::string disable_top1_layers = "each";
   int64_t seed = 1234;
   // Placement of the MoE layers (every type except dense).
   std::string moe_layers = "all";
@@ -41,6 +44,9 @@ struct FfnConfig {
   int64_t dsmoe_n = 8;
   double dsmoe_tau = 0.5;
   double dsmoe_sparsity_coef = 1.0;
+  bool dsmoe_ste = true;
+  std::string dsmoe_router = "sigmoid";
+  double dsmoe_topk_scale = 0.0;
   // Finedeep.
   int64_t finedeep_m = 2;
   int64_t finedeep_k = 4;
@@ -59,7 +65,7 @@ struct FfnConfig {
                                     "[moe, hash_moe, topp_moe, mask_moe, cartesian_moe]", config::at_least(1));
     v.field("top_k", top_k, "experts per token (Switch 1, GShard 2; per sub-layer for cartesian_moe); "
                             "topp_moe: nominal count used for active_params [moe, hash_moe, topp_moe, "
-                            "mask_moe, cartesian_moe]", config::at_least(1));
+                            "mask_moe, cartesian_moe; dsmoe with dsmoe_router = topk]", config::at_least(1));
     v.field("expert_hidden", expert_hidden, "hidden width of one routed expert; 0 = `hidden` (fine-grained "
                                             "experts: hidden/m) [moe, hash_moe, topp_moe, mask_moe, cartesian_moe]", config::at_least(0));
     v.field("renormalize", renormalize, "renormalise the k selected softmax weights to sum 1 when top_k > 1 "
@@ -73,13 +79,24 @@ struct FfnConfig {
             {"sum", "coefficient"});
     v.field("capacity_factor", capacity_factor,
             "expert capacity = ceil(factor * tokens * top_k / n_experts), overflow dropped; 0 = dropless", config::at_least(0));
+    v.field("capacity_renormalize", capacity_renormalize,
+            "after capacity drops, divide each token's kept combine weights by their sum (DeepSpeed top-2 gating); "
+            "false = dropped weight is lost [moe, hash_moe, topp_moe, mask_moe, cartesian_moe]");
+    v.field("capacity_at_eval", capacity_at_eval,
+            "apply capacity_factor in eval mode too; false = dropless at eval, as DeepSpeed without an eval "
+            "capacity [moe, hash_moe, topp_moe, mask_moe, cartesian_moe]");
     v.field("balance_coef", balance_coef,
-            "weight of the load-balancing loss N * sum_i f_i * P_i (0 = off) [moe, topp_moe, mask_moe, cartesian_moe]", config::at_least(0));
+            "weight of the load-balancing loss N * sum_i f_i * P_i (0 = off) [moe, topp_moe, mask_moe, cartesian_moe; "
+            "dsmoe with dsmoe_router = topk]", config::at_least(0));
     v.field("top_p", top_p, "threshold of top-p routing: smallest prefix of sorted probabilities whose "
                             "mass exceeds p; weights not renormalised [topp_moe]", config::between(0, 1));
     v.field("disable_top1", disable_top1,
             "at eval only: drop each token's top-1 expert and route to the next ones (CartesianMoE "
             "robustness test) [moe, topp_moe, mask_moe, cartesian_moe]");
+    v.field("disable_top1_layers", disable_top1_layers,
+            "which cartesian_moe sub-layers disable_top1 applies to: each (both, 2 of the 4 sub-experts a token "
+            "uses: the paper's test) or first (the first sub-layer only) [cartesian_moe]",
+            {"each", "first"});
     v.field("seed", seed, "seed of the fixed routing tables (hash_moe table, mask_moe mask)");
     v.field("moe_layers", moe_layers,
             "which layers are MoE: all, every (layer % moe_every == 0), from (layer >= moe_from); "
@@ -95,6 +112,15 @@ struct FfnConfig {
     v.field("dsmoe_n", dsmoe_n, "n: contiguous blocks the dense FFN is split into [dsmoe]", config::at_least(1));
     v.field("dsmoe_tau", dsmoe_tau, "gate threshold tau: an expert is active when sigmoid(gate) > tau [dsmoe]", config::between(0, 1));
     v.field("dsmoe_sparsity_coef", dsmoe_sparsity_coef, "weight of the sparsity loss (paper: 1) [dsmoe]", config::at_least(0));
+    v.field("dsmoe_ste", dsmoe_ste,
+            "train through the straight-through estimator S(g); false = G(g) itself (the paper's ablation) [dsmoe]");
+    v.field("dsmoe_router", dsmoe_router,
+            "sigmoid = DSMoE's thresholded gates; topk = the LLaMA-MoE baseline: softmax top_k of the same n "
+            "blocks, renormalised, balance_coef [dsmoe]",
+            {"sigmoid", "topk"});
+    v.field("dsmoe_topk_scale", dsmoe_topk_scale,
+            "dsmoe_router = topk: the combine weights' scale s (0 = dsmoe_n, as DSMoE's n / #active) [dsmoe]",
+            config::at_least(0));
     v.field("finedeep_m", finedeep_m, "M: sequential expert sub-layers [finedeep]", config::at_least(1));
     v.field("finedeep_k", finedeep_k, "K: experts per sub-layer, each of width hidden/(M*K) [finedeep]", config::at_least(1));
     v.field("finedeep_router", finedeep_router,

@@ -3,9 +3,11 @@
 
 namespace lmlab::model::moe {
 
-CartesianMoeImpl::CartesianMoeImpl(const RoutedMoeOptions& sub_layer) {
+CartesianMoeImpl::CartesianMoeImpl(const RoutedMoeOptions& sub_layer, bool top1_in_second) {
+  RoutedMoeOptions second = sub_layer;
+  second.disable_top1 = sub_layer.disable_top1 && top1_in_second;
   sub1 = register_module("sub1", std::make_shared<RoutedMoeImpl>(sub_layer));
-  sub2 = register_module("sub2", std::make_shared<RoutedMoeImpl>(sub_layer));
+  sub2 = register_module("sub2", std::make_shared<RoutedMoeImpl>(second));
   mid_norm = register_parameter("mid_norm", torch::ones({sub_layer.d_model}));
 }
 

@@ -9,6 +9,9 @@
 //
 // forward(u1, ctx) takes h from ctx.residual (the transformer always sets it), so it is the
 // exact pass; forward_stream(h, u1) is the same with h given explicitly.
+// The robustness test (disable_top1) drops the top-1 expert of both sub-layers (2 of the 4
+// sub-experts a token uses, the paper's test) or, with top1_in_second = false
+// (disable_top1_layers = first), of the first only: 1 of 4, closer to the 1 of 2 a top-2 model loses.
 #pragma once
 #include "lmlab/model/moe/routed_moe.h"
 
@@ -16,7 +19,7 @@ namespace lmlab::model::moe {
 
 class CartesianMoeImpl : public FfnBlockImpl {
  public:
-  explicit CartesianMoeImpl(const RoutedMoeOptions& sub_layer);
+  explicit CartesianMoeImpl(const RoutedMoeOptions& sub_layer, bool top1_in_second = true);
 
   torch::Tensor forward(const torch::Tensor& x, const FfnContext& ctx) override;
   // h: (B, T, C) residual stream entering the block; u1 = RMSNorm_post_attn(h). Returns m1 + m2.

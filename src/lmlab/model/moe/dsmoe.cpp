@@ -6,6 +6,7 @@
 #include "lmlab/model/moe/dispatch.h"
 #include "lmlab/model/moe/fp32_region.h"
 #include "lmlab/model/moe/moe_common.h"
+#include "lmlab/model/moe/router.h"
 
 namespace lmlab::model::moe {
 
@@ -18,7 +19,8 @@ DsMoeImpl::DsMoeImpl(const DsMoeOptions& o) : opt(o) {
   w2 = register_module("w2", linear(opt.hidden, opt.d_model));
   w3 = register_module("w3", linear(opt.d_model, opt.hidden));
   gate = register_module("gate", linear(opt.d_model, opt.n));
-  for (auto* l : {&w1, &w2, &w3, &gate}) torch::nn::init::normal_((*l)->weight, 0.0, 0.02);
+  for (auto* l : {&w1, &w3, &gate}) init_linear(*l, opt.init.weight);
+  init_linear(w2, opt.init.residual);
 }
 
 torch::Tensor DsMoeImpl::gates(const torch::Tensor& u) const {
@@ -42,14 +44,21 @@ torch::Tensor DsMoeImpl::expert(int64_t i, const torch::Tensor& x) const {
 
 torch::Tensor DsMoeImpl::forward(const torch::Tensor& x, const FfnContext&) {
   auto u = x.reshape({-1, opt.d_model});  // (N, C)
+  auto y = opt.topk_router ? forward_topk(u) : forward_gated(u);
+  return y.view(x.sizes());
+}
+
+torch::Tensor DsMoeImpl::forward_gated(const torch::Tensor& u) {
   auto g = gates(u);                      // (N, n)
   auto active = g.gt(opt.tau);
   auto hard = g * active.to(g.dtype());   // G(g)
   auto scale = static_cast<double>(opt.n) / active.sum(1, /*keepdim=*/true).clamp_min(1).to(g.dtype());  // (N, 1)
   torch::Tensor y;
   if (is_training()) {
-    auto ste = hard.detach() + g - g.detach();  // S(g)
-    y = (expert_outputs(u) * (ste * scale).to(u.dtype()).unsqueeze(-1)).sum(1);
+    // S(g) = G(g) forward with gradient 1 for every gate; without the STE, G(g) itself (zero
+    // gradient for the gates under tau and their experts).
+    auto w = opt.ste ? hard.detach() + g - g.detach() : hard;
+    y = (expert_outputs(u) * (w * scale).to(u.dtype()).unsqueeze(-1)).sum(1);
   } else {
     // Skip the experts under tau: only (token, expert) pairs with g > tau are computed.
     auto ids = torch::arange(opt.n, active.options().dtype(torch::kLong)).expand_as(active);
@@ -62,11 +71,30 @@ torch::Tensor DsMoeImpl::forward(const torch::Tensor& x, const FfnContext&) {
   stats_.set("active_share", active.to(torch::kDouble).mean());
   stats_.set("aux_loss", aux_);
   stats_.set("tokens", u.size(0));
-  return y.view(x.sizes());
+  return y;
+}
+
+torch::Tensor DsMoeImpl::forward_topk(const torch::Tensor& u) {
+  Routing r;
+  {
+    Fp32Region fp32;
+    r = route_topk(torch::softmax(torch::linear(u.to(torch::kFloat), gate->weight.to(torch::kFloat)), -1), opt.top_k,
+                   /*renormalize=*/true, /*disable_top1=*/false);
+    aux_ = opt.balance_coef * balance_loss(r, opt.n);
+  }
+  const double s = opt.topk_scale > 0 ? opt.topk_scale : static_cast<double>(opt.n);
+  auto y = dispatch_combine(u, r.experts, r.weights * s, opt.n,
+                            [this](int64_t i, const torch::Tensor& xe) { return expert(i, xe); });
+  stats_.clear();
+  record_routing_stats(r, opt.n, stats_);
+  stats_.set("active_share", static_cast<double>(opt.top_k) / static_cast<double>(opt.n));
+  stats_.set("aux_loss", aux_);
+  return y;
 }
 
 int64_t DsMoeImpl::active_params() const {
-  return w1->weight.numel() + w2->weight.numel() + w3->weight.numel() + gate->weight.numel();
+  const int64_t ffn = w1->weight.numel() + w2->weight.numel() + w3->weight.numel();
+  return (opt.topk_router ? ffn / opt.n * opt.top_k : ffn) + gate->weight.numel();
 }
 
 }  // namespace lmlab::model::moe

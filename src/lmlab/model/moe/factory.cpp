@@ -49,7 +49,8 @@ std::shared_ptr<FfnBlockImpl> make_moe_block(const std::string& type, const Mode
     return std::make_shared<MaskMoeImpl>(routed_options(cfg), cfg.vocab_size, f.mask_visible, f.mask_frequent_share,
                                          mask_seed);
   }
-  if (type == "cartesian_moe") return std::make_shared<CartesianMoeImpl>(routed_options(cfg));
+  if (type == "cartesian_moe")
+    return std::make_shared<CartesianMoeImpl>(routed_options(cfg), f.disable_top1_layers == "each");
   if (type == "dsmoe") {
     check(f.dsmoe_tau > 0 && f.dsmoe_tau < 1, "dsmoe_tau must be in (0, 1)");
     DsMoeOptions o;
@@ -59,6 +60,13 @@ std::shared_ptr<FfnBlockImpl> make_moe_block(const std::string& type, const Mode
     o.n_moe_layers = n_moe_layers(cfg);
     o.tau = f.dsmoe_tau;
     o.sparsity_coef = f.dsmoe_sparsity_coef;
+    o.ste = f.dsmoe_ste;
+    o.topk_router = f.dsmoe_router == "topk";
+    o.top_k = f.top_k;
+    o.topk_scale = f.dsmoe_topk_scale;
+    o.balance_coef = f.balance_coef;
+    if (o.topk_router) check(f.top_k <= f.dsmoe_n, "top_k must be in 1..dsmoe_n with dsmoe_router = topk");
+    o.init = init_stds(cfg);
     return std::make_shared<DsMoeImpl>(o);
   }
   if (type == "finedeep") {
@@ -70,6 +78,7 @@ std::shared_ptr<FfnBlockImpl> make_moe_block(const std::string& type, const Mode
     o.output_router = f.finedeep_router == "output";
     o.normalize = f.finedeep_normalize;
     o.near_zero_eps = f.near_zero_eps;
+    o.init = init_stds(cfg);
     return std::make_shared<FinedeepImpl>(o);
   }
   throw UserError("[model.ffn]: '" + type + "' is not an MoE type" + did_you_mean(type, moe_types()));

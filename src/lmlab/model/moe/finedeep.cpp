@@ -12,8 +12,8 @@ FinedeepImpl::FinedeepImpl(const FinedeepOptions& o) : opt(o) {
   const int64_t width = opt.hidden / (opt.m * opt.k);
   for (int64_t m = 0; m < opt.m; ++m) {
     auto tag = std::to_string(m);
-    banks.push_back(register_module("experts" + tag, ExpertBank(opt.k, opt.d_model, width)));
-    routers.push_back(register_parameter("router" + tag, torch::randn({opt.k, opt.d_model}) * 0.02));
+    banks.push_back(register_module("experts" + tag, ExpertBank(opt.k, opt.d_model, width, opt.init)));
+    routers.push_back(register_parameter("router" + tag, torch::randn({opt.k, opt.d_model}) * opt.init.weight));
     if (m > 0) norms.push_back(register_parameter("norm" + tag, torch::ones({opt.d_model})));
   }
 }

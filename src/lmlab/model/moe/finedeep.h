@@ -24,6 +24,7 @@ struct FinedeepOptions {
   int64_t d_model = 0, hidden = 0, m = 2, k = 4;
   bool output_router = true, normalize = false;
   double near_zero_eps = 0.01;
+  InitStds init;  // experts by the rule of init.h; routers N(0, init.weight^2)
 };
 
 class FinedeepImpl : public FfnBlockImpl {

@@ -48,11 +48,11 @@ torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, doub
   return x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps) * weight;
 }
 
-ExpertBankImpl::ExpertBankImpl(int64_t n_experts_, int64_t d_model_, int64_t hidden_)
+ExpertBankImpl::ExpertBankImpl(int64_t n_experts_, int64_t d_model_, int64_t hidden_, InitStds init)
     : n_experts(n_experts_), d_model(d_model_), hidden(hidden_) {
-  w_gate = register_parameter("w_gate", torch::randn({n_experts, d_model, hidden}) * 0.02);
-  w_up = register_parameter("w_up", torch::randn({n_experts, d_model, hidden}) * 0.02);
-  w_down = register_parameter("w_down", torch::randn({n_experts, hidden, d_model}) * 0.02);
+  w_gate = register_parameter("w_gate", torch::randn({n_experts, d_model, hidden}) * init.weight);
+  w_up = register_parameter("w_up", torch::randn({n_experts, d_model, hidden}) * init.weight);
+  w_down = register_parameter("w_down", torch::randn({n_experts, hidden, d_model}) * init.residual);
 }
 
 ExpertSlices ExpertBankImpl::slices() const { return {w_gate.unbind(0), w_up.unbind(0), w_down.unbind(0)}; }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "lmlab/model/init.h"
 #include "lmlab/model/model_config.h"
 
 namespace lmlab::model::moe {
@@ -32,10 +33,11 @@ struct ExpertSlices {
   std::vector<torch::Tensor> gate, up, down;  // E views: (C, H), (C, H), (H, C)
 };
 
-// E SwiGLU experts as stacked weights: Wg, Wu (E, C, H), Wd (E, H, C).
+// E SwiGLU experts as stacked weights: Wg, Wu (E, C, H) ~ N(0, init.weight^2),
+// Wd (E, H, C) ~ N(0, init.residual^2) (the rule of init.h).
 class ExpertBankImpl : public torch::nn::Module {
  public:
-  ExpertBankImpl(int64_t n_experts, int64_t d_model, int64_t hidden);
+  ExpertBankImpl(int64_t n_experts, int64_t d_model, int64_t hidden, InitStds init = {});
   // The per-expert views of one forward. Indexing the bank once per expert call instead
   // (w_gate[e]) gives each call's backward its own zero tensor the size of the whole bank,
   // so backward cost grows with E^2; unbind's backward stacks the E gradients once.

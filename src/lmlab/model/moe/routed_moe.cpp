@@ -3,6 +3,7 @@
 
 #include "lmlab/model/moe/dispatch.h"
 #include "lmlab/model/moe/fp32_region.h"
+#include "lmlab/model/init.h"
 
 namespace lmlab::model::moe {
 
@@ -19,20 +20,28 @@ RoutedMoeOptions RoutedMoeOptions::from(const ModelConfig& cfg) {
   o.renormalize = f.renormalize;
   o.disable_top1 = f.disable_top1;
   o.capacity_factor = f.capacity_factor;
+  o.capacity_renormalize = f.capacity_renormalize;
+  o.capacity_at_eval = f.capacity_at_eval;
   o.balance_coef = f.balance_coef;
+  o.init = init_stds(cfg);
   return o;
 }
 
 RoutedMoeImpl::RoutedMoeImpl(const RoutedMoeOptions& o) : opt(o) {
-  experts = register_module("experts", ExpertBank(opt.n_experts, opt.d_model, opt.expert_hidden));
+  experts = register_module("experts", ExpertBank(opt.n_experts, opt.d_model, opt.expert_hidden, opt.init));
   if (opt.learned_router) {
     router = register_module("router", torch::nn::Linear(torch::nn::LinearOptions(opt.d_model, opt.n_experts).bias(false)));
-    torch::nn::init::normal_(router->weight, 0.0, 0.02);
+    init_linear(router, opt.init.weight);
   }
   if (opt.n_shared > 0) {
-    shared = register_module("shared", ExpertBank(opt.n_shared, opt.d_model, opt.shared_hidden));
-    if (opt.shared_mix == "coefficient")
+    shared = register_module("shared", ExpertBank(opt.n_shared, opt.d_model, opt.shared_hidden, opt.init));
+    if (opt.shared_mix == "coefficient") {
+      // N(0, init_std^2) and a zero bias, as the CartesianMoE authors' code initialises it (HF
+      // Llama's _init_weights: N(0, 0.02), bias 0), not torch's uniform default: both mixes
+      // start near 1/2.
       coefficient = register_module("coefficient", torch::nn::Linear(opt.d_model, 2));
+      init_linear(coefficient, opt.init.weight);
+    }
   }
 }
 
@@ -57,10 +66,11 @@ torch::Tensor RoutedMoeImpl::forward(const torch::Tensor& x, const FfnContext& c
     aux_ = opt.balance_coef * balance_loss(r, opt.n_experts);
     stats_.set("aux_loss", aux_);
   }
-  if (opt.capacity_factor > 0)
+  if (opt.capacity_factor > 0 && (is_training() || opt.capacity_at_eval)) {
     stats_.set("dropped", apply_capacity(r, opt.n_experts,
                                          expert_capacity(opt.capacity_factor, u.size(0), r.experts.size(1), opt.n_experts)));
-  else
+    if (opt.capacity_renormalize) r.weights = r.weights / r.weights.sum(1, /*keepdim=*/true).clamp_min(1e-9);
+  } else
     stats_.set("dropped", 0);
 
   const ExpertSlices w = experts->slices();

@@ -6,6 +6,9 @@
 //                                                                      (shared_mix = coefficient:
 //                                                                       DeepSpeed residual-MoE)
 //   aux = balance_coef * N * sum_i f_i P_i.
+// Capacity (capacity_factor > 0, training only unless capacity_at_eval): assignments beyond an
+// expert's capacity are dropped (w = 0); capacity_renormalize then divides each token's kept
+// weights by their sum, as DeepSpeed's top-2 gating does after dropping.
 // Fine-grained experts (DeepSeekMoE segmentation) are this layer with expert_hidden = hidden/m
 // and top_k multiplied by m. Variants override route() (hash, top-p, MaskMoE).
 #pragma once
@@ -23,6 +26,8 @@ struct RoutedMoeOptions {
   std::string shared_mix = "sum";
   bool renormalize = true, disable_top1 = false, learned_router = true;
   double capacity_factor = 0.0, balance_coef = 0.01;
+  bool capacity_renormalize = false, capacity_at_eval = false;
+  InitStds init;
   static RoutedMoeOptions from(const ModelConfig& cfg);
 };
 
