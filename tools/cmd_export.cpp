@@ -17,7 +17,7 @@ namespace lmlab::cli {
 namespace {
 
 struct ExportOptions {
-  std::string checkpoint, output;
+  std::string checkpoint, output, tokenizer;
   bool reference = false, force = false;
 };
 
@@ -35,7 +35,7 @@ void run_export_hf(const ExportOptions& o) {
 
   AtomicDir out(o.output);
   const std::string dir = out.staging();
-  const size_t n_tensors = eval::write_hf_export(dir, cfg, ours, m.tokenizer_path);
+  const size_t n_tensors = eval::write_hf_export(dir, cfg, ours, o.tokenizer.empty() ? m.tokenizer_path : o.tokenizer);
   if (o.reference) {
     // A fixed sequence of in-vocabulary ids spread over the vocabulary.
     const int64_t T = std::min<int64_t>(32, cfg.max_seq_len);
@@ -58,6 +58,9 @@ void add_export_commands(CLI::App& app) {
   auto* hf = e->add_subcommand("hf", "Export a dense model as a Hugging Face Llama (arch gpt2: GPT-2)");
   hf->add_option("--checkpoint", o->checkpoint, "Checkpoint or run directory")->required();
   hf->add_option("--output", o->output, "Output directory (an earlier export there is replaced)")->required();
+  hf->add_option("--tokenizer", o->tokenizer,
+                 "tokenizer.json to export in place of the checkpoint's (a plain BPE one for a Scaffold-BPE run; "
+                 "its ids must fit the model)");
   hf->add_flag("--force", o->force, "Replace --output even when it holds files that are not an export");
   hf->add_flag("--reference", o->reference, "Also write reference_logits.safetensors for bench/check_hf_export.py");
   hf->callback([o] { run_export_hf(*o); });

@@ -47,3 +47,20 @@ TEST(RefusedInputs, KeysThatContradictEachOtherAreRefusedNamingBoth) {
                         {"model.ffn.mask_visible (3) must be <= model.ffn.n_experts (2)"});
   EXPECT_FALSE(std::filesystem::exists(run.file("x")));
 }
+
+// HF cannot run Scaffold-BPE's demolition, so its tokenizer is not exported silently; a plain
+// tokenizer passed explicitly is.
+TEST(RefusedInputs, AScaffoldBpeTokenizerIsNotExportedToHf) {
+  lmlab::test::TinyRun run(300, "--algo scaffold");
+  const std::string out = run.file("hf");
+  const auto r = run_lmlab("export hf --checkpoint " + run.file("run") + " --output " + out);
+  expect_one_error_line(r, {"tokenizer.json", "Scaffold-BPE", "--tokenizer"});
+  EXPECT_FALSE(std::filesystem::exists(out));
+  // A plain BPE passed explicitly is exported: the user vouches for its ids (it must fit the model).
+  ASSERT_EQ(run_lmlab("tokenizer train --vocab-size 300 --input " + run.file("stories.txt") + " --output " +
+                      run.file("plain.json")).exit_code, 0);
+  const auto ok = run_lmlab("export hf --checkpoint " + run.file("run") + " --output " + out + " --tokenizer " +
+                            run.file("plain.json"));
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_TRUE(std::filesystem::exists(out + "/tokenizer.json"));
+}

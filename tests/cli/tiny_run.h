@@ -12,12 +12,13 @@ namespace lmlab::test {
 struct TinyRun {
   TempDir dir;
   // `vocab` tokens; run.out_dir = file("run"), data.dir = file("data"), config file("t.toml").
-  explicit TinyRun(int vocab = 300) {
+  // tokenizer_args go to `lmlab tokenizer train` (e.g. "--algo scaffold").
+  explicit TinyRun(int vocab = 300, const std::string& tokenizer_args = "") {
     std::string text;
     for (int i = 0; i < 100; ++i) text += "story " + std::to_string(i) + ": the cat sat on the mat.\n<|endoftext|>\n";
     write_text(file("stories.txt"), text);
     EXPECT_EQ(run_lmlab("tokenizer train --vocab-size " + std::to_string(vocab) + " --input " + file("stories.txt") +
-                        " --output " + file("tok.json"))
+                        " --output " + file("tok.json") + " " + tokenizer_args)
                   .exit_code,
               0);
     EXPECT_EQ(run_lmlab("data prepare --tokenizer " + file("tok.json") + " --input " + file("stories.txt") +

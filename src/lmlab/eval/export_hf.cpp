@@ -8,6 +8,7 @@
 #include "lmlab/common/files.h"
 #include "lmlab/eval/export_gpt2.h"
 #include "lmlab/eval/export_mixtral.h"
+#include "lmlab/tokenizer/model.h"
 
 namespace lmlab::eval {
 
@@ -186,6 +187,11 @@ size_t write_hf_export(const std::string& dir, const ModelConfig& cfg, const mod
                            : gpt2  ? to_hf_gpt2_tensors(cfg, ours)
                                    : to_hf_tensors(cfg, ours);
   const tokenizer::Tokenizer tok = tokenizer::Tokenizer::load(tokenizer_path);
+  if (const size_t scaffold = tok.model().scaffold_size(); scaffold > 0)
+    throw UserError(tokenizer_path + ": a Scaffold-BPE tokenizer (" + std::to_string(scaffold) +
+                    " scaffold tokens) cannot be exported: Hugging Face tokenizers cannot demolish scaffold tokens, "
+                    "so they would emit ids the model never saw; pass --tokenizer with a plain BPE tokenizer.json "
+                    "to export with it");
   tok.check_fits_model(tokenizer_path, cfg.vocab_size, "the exported model's config");  // HF would index past it
   const HfSpecialTokens sp = hf_special_tokens(tok);
   int64_t ffn_width = 0;  // rows of our w1 (HF's gate_proj rows, GPT-2's c_fc columns) or an expert's width

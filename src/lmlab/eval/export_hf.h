@@ -72,7 +72,10 @@ nlohmann::json hf_tokenizer_config(const ModelConfig& cfg, const HfSpecialTokens
 
 // Writes every file of the export except reference logits into `dir` (an AtomicDir's staging
 // directory): LlamaForCausalLM, GPT2LMHeadModel for arch gpt2, MixtralForCausalLM for type moe.
-// Returns the number of tensors.
+// Returns the number of tensors. A Scaffold-BPE tokenizer is a UserError naming it: HF's
+// tokenizers cannot run the scaffold demolition, so AutoTokenizer would emit scaffold ids the
+// model never saw (or, one day skipping our key, silently different ones); the caller may pass
+// a plain BPE tokenizer.json instead (`lmlab export hf --tokenizer`).
 size_t write_hf_export(const std::string& dir, const ModelConfig& cfg, const model::NamedTensors& ours,
                        const std::string& tokenizer_path);
 
