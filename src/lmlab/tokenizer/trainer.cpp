@@ -20,6 +20,7 @@ struct Entry {
   uint8_t is_token;  // 1: a scaffold token waiting for re-admission; 0: a pair
   uint32_t a, b;     // the pair (a, b), or the token a
   uint32_t pair;     // pair index (pairs only)
+  uint32_t version;  // pairs: valid only while it is the pair's latest push (no duplicates)
 };
 
 // Priority order of Q (std::priority_queue pops the largest).
@@ -75,6 +76,7 @@ class Trainer {
         auto found = id_of_.find(merged);
         if (found != id_of_.end() && scaffold_[found->second]) {
           readmit(found->second, result);  // same string built by another pair: lines 7-10 literally
+          drop(e.pair);
         } else {
           merge(e, found == id_of_.end() ? add_token(merged, false) : found->second, result);
         }
@@ -106,18 +108,23 @@ class Trainer {
       pair_count_.push_back(0);
       pair_words_.emplace_back();
       pair_stamp_.push_back(0);
+      pair_version_.push_back(0);
+      dropped_.push_back(0);
     }
     return p;
   }
 
+  // The pair's one live entry, with its current count (an earlier entry becomes stale).
   void push_pair(uint32_t p) {
-    if (pair_count_[p] > 0) queue_.push({pair_count_[p], 0, pair_left_[p], pair_right_[p], p});
+    dropped_[p] = 0;
+    ++pair_version_[p];
+    if (pair_count_[p] > 0) queue_.push({pair_count_[p], 0, pair_left_[p], pair_right_[p], p, pair_version_[p]});
   }
 
   bool valid(const Entry& e) const {
     if (e.count <= 0) return false;
     if (e.is_token) return scaffold_[e.a] && freq_[e.a] == e.count;
-    return pair_count_[e.pair] == e.count;
+    return pair_version_[e.pair] == e.version && pair_count_[e.pair] == e.count;
   }
 
   // The first valid entry of Q (stale ones are dropped; a pair whose count fell is re-pushed).
@@ -126,9 +133,16 @@ class Trainer {
       e = queue_.top();
       if (valid(e)) return true;
       queue_.pop();
-      if (!e.is_token && pair_count_[e.pair] > 0 && pair_count_[e.pair] < e.count) push_pair(e.pair);
+      if (!e.is_token && pair_version_[e.pair] == e.version && pair_count_[e.pair] > 0) push_pair(e.pair);
     }
     return false;
+  }
+
+  // Algorithm 1 lines 7-10 for a popped pair whose string is a scaffold token: the pair leaves
+  // Q until its count changes (up or down), when merge() pushes it again.
+  void drop(uint32_t p) {
+    ++pair_version_[p];
+    dropped_[p] = 1;
   }
 
   void readmit(uint32_t t, TrainResult& result) {
@@ -146,6 +160,7 @@ class Trainer {
     std::vector<uint32_t> words = std::move(pair_words_[e.pair]);
     pair_words_[e.pair] = {};
     std::vector<uint32_t> touched;
+    std::vector<std::pair<uint32_t, int64_t>> dropped_before;  // dropped pairs met, with their count before
     int64_t made = 0;
     for (uint32_t w : words) {
       if (word_stamp_[w] == stamp_) continue;
@@ -158,8 +173,14 @@ class Trainer {
       if (!present) continue;
       // Pairs not involving a, b or t are the same before and after: only these change.
       for (uint32_t i = 0; i + 1 < n; ++i)
-        if (involves(s[i], a, b, t) || involves(s[i + 1], a, b, t))
-          pair_count_[pairs_.find(pack_pair(s[i], s[i + 1]))] -= c;
+        if (involves(s[i], a, b, t) || involves(s[i + 1], a, b, t)) {
+          const uint32_t p = pairs_.find(pack_pair(s[i], s[i + 1]));
+          if (dropped_[p] && pair_stamp_[p] != stamp_) {
+            pair_stamp_[p] = stamp_;
+            dropped_before.push_back({p, pair_count_[p]});
+          }
+          pair_count_[p] -= c;
+        }
       uint32_t j = 0;
       for (uint32_t i = 0; i < n;) {
         if (i + 1 < n && s[i] == a && s[i + 1] == b) {
@@ -183,7 +204,10 @@ class Trainer {
         }
       }
     }
-    for (uint32_t p : touched) push_pair(p);
+    // A dropped pair comes back when its count changed; one first seen above only grew.
+    for (const auto& [p, before] : dropped_before)
+      if (pair_count_[p] != before) push_pair(p);
+    for (uint32_t p : touched) push_pair(p);  // pairs with t (dropped_before's are not among them)
     merges_.push_back({a, b, t});
     freq_[t] += made;
     freq_[a] -= made;
@@ -209,7 +233,7 @@ class Trainer {
   }
 
   void push_token(uint32_t t) {
-    if (freq_[t] > 0) queue_.push({freq_[t], 1, t, 0, 0});
+    if (freq_[t] > 0) queue_.push({freq_[t], 1, t, 0, 0, 0});
   }
 
   size_t scaffold_count() const {
@@ -257,7 +281,8 @@ class Trainer {
   std::vector<uint64_t> count_;
   // Pairs by index.
   PairMap pairs_{1 << 16};
-  std::vector<uint32_t> pair_left_, pair_right_, pair_stamp_;
+  std::vector<uint32_t> pair_left_, pair_right_, pair_stamp_, pair_version_;
+  std::vector<uint8_t> dropped_;  // out of Q after a re-admission, until the count changes
   std::vector<int64_t> pair_count_;
   std::vector<std::vector<uint32_t>> pair_words_;
   std::priority_queue<Entry, std::vector<Entry>, Lower> queue_;

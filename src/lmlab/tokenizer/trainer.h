@@ -10,7 +10,8 @@
 //   f(a) -= f(t); f(b) -= f(t)              (a == b: subtracted twice; f(t) = merges actually made)
 //   for t' in {a, b}: if t' ∈ V and f(t') < f(Q.head): Scaffold(t') <- True, push t' to Q with f(t')
 // A popped scaffold token, or a popped pair whose string is already a scaffold token, is
-// re-admitted into V without touching the corpus (Algorithm 1, lines 7-10). Training stops
+// re-admitted into V without touching the corpus (Algorithm 1, lines 7-10); such a pair leaves
+// Q until a merge changes its count (tests/tokenizer/test_scaffold_reference.cpp). Training stops
 // when |V| = N - (number of special tokens). Base bytes are never scaffold. See docs/tokenizer.md.
 #pragma once
 #include <cstdint>
