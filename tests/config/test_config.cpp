@@ -3,8 +3,10 @@
 #include "lmlab/common/error.h"
 #include "lmlab/config/config.h"
 #include "testing.h"
+#include "user_error_of.h"
 
 using lmlab::UserError;
+using lmlab::test::user_error_of;
 using namespace lmlab::config;
 
 namespace {
@@ -57,17 +59,6 @@ struct Ranged {
   }
 };
 
-// The message of the UserError that `f` throws ("" if none).
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  return "";
-}
-
 }  // namespace
 
 TEST(Config, DefaultsComeFromTheStruct) {
@@ -109,30 +100,30 @@ TEST(Config, OverridesWinAndAcceptBareStrings) {
 
 TEST(Config, UnknownKeyNamesFilePositionAndClosestKey) {
   Exp e;
-  std::string msg = error_of([&] { apply_toml_text(Schema::of(e), "[model]\nn_layers = 3\n", "exp.toml"); });
+  std::string msg = user_error_of([&] { apply_toml_text(Schema::of(e), "[model]\nn_layers = 3\n", "exp.toml"); });
   EXPECT_EQ(msg, "exp.toml:2:1: unknown key 'model.n_layers' (did you mean 'model.n_layer'?)");
 }
 
 TEST(Config, UnknownSectionIsAnError) {
   Exp e;
-  std::string msg = error_of([&] { apply_toml_text(Schema::of(e), "[modle]\nn_layer = 3\n", "exp.toml"); });
+  std::string msg = user_error_of([&] { apply_toml_text(Schema::of(e), "[modle]\nn_layer = 3\n", "exp.toml"); });
   EXPECT_NE(msg.find("exp.toml:1:"), std::string::npos) << msg;
   EXPECT_NE(msg.find("unknown section [modle] (did you mean 'model'?)"), std::string::npos) << msg;
 }
 
 TEST(Config, WrongTypeNamesKeyAndExpectedType) {
   Exp e;
-  std::string msg = error_of([&] { apply_toml_text(Schema::of(e), "[model]\n\nn_layer = \"big\"\n", "exp.toml"); });
+  std::string msg = user_error_of([&] { apply_toml_text(Schema::of(e), "[model]\n\nn_layer = \"big\"\n", "exp.toml"); });
   EXPECT_EQ(msg, "exp.toml:3:11: key 'model.n_layer' must be an integer");
-  msg = error_of([&] { apply_toml_text(Schema::of(e), "[model]\nn_layer = 2.5\n", "e.toml"); });
+  msg = user_error_of([&] { apply_toml_text(Schema::of(e), "[model]\nn_layer = 2.5\n", "e.toml"); });
   EXPECT_NE(msg.find("must be an integer"), std::string::npos) << msg;
-  msg = error_of([&] { apply_toml_text(Schema::of(e), "[model]\nmoe_layers = [1, \"x\"]\n", "e.toml"); });
+  msg = user_error_of([&] { apply_toml_text(Schema::of(e), "[model]\nmoe_layers = [1, \"x\"]\n", "e.toml"); });
   EXPECT_NE(msg.find("e.toml:2:18: key 'model.moe_layers' must be an array of integers"), std::string::npos) << msg;
 }
 
 TEST(Config, ValueOutsideChoicesSuggestsOne) {
   Exp e;
-  std::string msg = error_of([&] { apply_overrides(Schema::of(e), {"model.ffn.type=swich"}); });
+  std::string msg = user_error_of([&] { apply_overrides(Schema::of(e), {"model.ffn.type=swich"}); });
   EXPECT_NE(msg.find("has no value 'swich' (did you mean 'switch'?)"), std::string::npos) << msg;
   EXPECT_EQ(e.model.ffn.type, "dense");
 }
@@ -140,22 +131,22 @@ TEST(Config, ValueOutsideChoicesSuggestsOne) {
 TEST(Config, OverrideOfUnknownKeyAndMalformedOverride) {
   Exp e;
   Schema s = Schema::of(e);
-  EXPECT_EQ(error_of([&] { apply_overrides(s, {"model.nlayer=3"}); }),
+  EXPECT_EQ(user_error_of([&] { apply_overrides(s, {"model.nlayer=3"}); }),
             "--set model.nlayer=3: unknown key 'model.nlayer' (did you mean 'model.n_layer'?)");
-  EXPECT_NE(error_of([&] { apply_overrides(s, {"model.n_layer"}); }).find("expected section.key=value"),
+  EXPECT_NE(user_error_of([&] { apply_overrides(s, {"model.n_layer"}); }).find("expected section.key=value"),
             std::string::npos);
 }
 
 TEST(Config, IntFieldOutOfRangeIsAnError) {
   Exp e;
-  std::string msg = error_of([&] { apply_overrides(Schema::of(e), {"model.ffn.n_experts=4294967296"}); });
+  std::string msg = user_error_of([&] { apply_overrides(Schema::of(e), {"model.ffn.n_experts=4294967296"}); });
   EXPECT_NE(msg.find("out of range"), std::string::npos) << msg;
   EXPECT_EQ(e.model.ffn.n_experts, 8);
 }
 
 TEST(Config, SyntaxErrorHasPosition) {
   Exp e;
-  std::string msg = error_of([&] { apply_toml_text(Schema::of(e), "name = \n", "bad.toml"); });
+  std::string msg = user_error_of([&] { apply_toml_text(Schema::of(e), "name = \n", "bad.toml"); });
   EXPECT_EQ(msg.rfind("bad.toml:1:", 0), 0u) << msg;
 }
 
@@ -184,11 +175,11 @@ TEST(Config, DescribeListsEveryKeyWithHelpAndChoices) {
 TEST(Config, NumbersOutsideTheirRangeOrNanNameFileKeyAndRange) {
   Ranged r;
   Schema s = Schema::of(r);
-  EXPECT_EQ(error_of([&] { apply_toml_text(s, "lr = -1\n", "c.toml"); }), "c.toml:1:6: key 'lr' must be in [0, inf), got -1");
-  EXPECT_EQ(error_of([&] { apply_toml_text(s, "\nbeta = 1.0\n", "c.toml"); }), "c.toml:2:8: key 'beta' must be in [0, 1), got 1");
-  EXPECT_EQ(error_of([&] { apply_overrides(s, {"every=0"}); }), "--set every=0:1:9: key 'every' must be in [1, inf), got 0");
-  EXPECT_NE(error_of([&] { apply_overrides(s, {"free=nan"}); }).find("key 'free' cannot be nan"), std::string::npos);
-  EXPECT_EQ(error_of([&] { apply_overrides(s, {"free=-inf", "beta=0", "every=1"}); }), "");  // edges and unranged
+  EXPECT_EQ(user_error_of([&] { apply_toml_text(s, "lr = -1\n", "c.toml"); }), "c.toml:1:6: key 'lr' must be in [0, inf), got -1");
+  EXPECT_EQ(user_error_of([&] { apply_toml_text(s, "\nbeta = 1.0\n", "c.toml"); }), "c.toml:2:8: key 'beta' must be in [0, 1), got 1");
+  EXPECT_EQ(user_error_of([&] { apply_overrides(s, {"every=0"}); }), "--set every=0:1:9: key 'every' must be in [1, inf), got 0");
+  EXPECT_NE(user_error_of([&] { apply_overrides(s, {"free=nan"}); }).find("key 'free' cannot be nan"), std::string::npos);
+  EXPECT_EQ(user_error_of([&] { apply_overrides(s, {"free=-inf", "beta=0", "every=1"}); }), "");  // edges and unranged
   EXPECT_DOUBLE_EQ(r.lr, 1e-3);  // refused values leave the field as it was
   EXPECT_NE(describe(s).find("# learning rate (float in [0, inf))"), std::string::npos) << describe(s);
 }

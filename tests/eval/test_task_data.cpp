@@ -97,7 +97,7 @@ TEST(TaskData, MosaicLayouts) {
             dir.file("arc.jsonl") + ":1:1: 'gold' 2 out of range (2 choices)");
   write_text(dir.file("arc.jsonl"), "{\"query\": \"q\", \"choices\": [\"a\", \"b\"], \"gold\": 0}\n{\"query\": oops}\n");
   EXPECT_EQ(error_of([&] { parse_mosaic_choices("x", dir.file("arc.jsonl"), "", TaskMetrics::kAcc); }),
-            dir.file("arc.jsonl") + ":2:11: invalid JSON");
+            dir.file("arc.jsonl") + ":2:11: invalid JSON: syntax error while parsing value - invalid literal; last read: '\"query\": o'");
   write_text(dir.file("arc.jsonl"), "{\"choices\": [\"a\", \"b\"], \"gold\": 0}\n");
   EXPECT_EQ(error_of([&] { parse_mosaic_choices("x", dir.file("arc.jsonl"), "", TaskMetrics::kAcc); }),
             dir.file("arc.jsonl") + ":1:1: missing or non-string field 'query'");

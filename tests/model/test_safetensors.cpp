@@ -124,6 +124,9 @@ TEST(Safetensors, MalformedHeadersAreUserErrors) {
       {R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", eight, "hole in the data"},
       {R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", eight, "4 bytes after the last tensor"},
       {R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}})", eight, "end before they begin"},
+      // Issue #23 class 5: a number no double holds; a dimension of 2^63 after a 0 (product 0).
+      {R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"y":1e400})", eight, "number overflow parsing '1e400'"},
+      {R"({"x":{"dtype":"F32","shape":[0,9223372036854775808],"data_offsets":[0,0]}})", "", "shape is too large"},
   };
   for (const auto& c : cases) {
     lmlab::test::write_text(dir.file("bad.safetensors"), raw_file(c.header, c.data));

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "lmlab/common/error.h"
+#include "lmlab/runlog/jsonl.h"
 #include "lmlab/runlog/metrics.h"
 #include "lmlab/runlog/tensorboard.h"
 #include "testing.h"
@@ -96,4 +98,30 @@ TEST(Metrics, ResumeDropsEntriesAfterTheCheckpoint) {
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(lines[3]["step"], 4);
   EXPECT_DOUBLE_EQ(lines[3]["loss"].get<double>(), 0.5);
+}
+
+// A run killed in the middle of a write leaves half a last line in any of its jsonl files:
+// --resume drops it and keeps the rest. A damaged line before the last is not guessed at.
+TEST(Jsonl, ResumeToleratesAPartialLastLineInEveryRunFile) {
+  lmlab::test::TempDir tmp;
+  const std::string metrics = tmp.file("metrics.jsonl"), positions = tmp.file("position_loss.jsonl");
+  for (const std::string& path : {metrics, positions})
+    lmlab::test::write_text(path, "{\"step\":1,\"loss\":3}\n{\"step\":2,\"loss\":2}\n{\"step\":3,\"lo");
+  truncate_jsonl(positions, 2);
+  EXPECT_EQ(lmlab::test::read_text(positions), "{\"step\":1,\"loss\":3}\n{\"step\":2,\"loss\":2}\n");
+  {
+    MetricsLogger m(tmp.path(), /*resume_step=*/2);
+    m.log(3, {{"loss", 1.0}});
+  }
+  auto lines = read_jsonl(metrics);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[2]["step"], 3);
+
+  lmlab::test::write_text(positions, "{\"step\":1}\n{\"step\n{\"step\":3}\n");
+  try {
+    truncate_jsonl(positions, 3);
+    FAIL() << "a damaged middle line was accepted";
+  } catch (const lmlab::UserError& e) {
+    EXPECT_NE(std::string(e.what()).find(positions + ":2:"), std::string::npos) << e.what();
+  }
 }

@@ -56,7 +56,7 @@ TEST(TokenizerCli, BadInputExitsTwoWithOneLineAndNoOutput) {
       {"tokenizer train --vocab-size 256 --input " + dir.file("small.txt") + " --output " + out, "256 bytes + 1 special"},
       {"tokenizer train --vocab-size 1000 --input " + dir.file("missing.txt") + " --output " + out, "missing.txt"},
       {"tokenizer train --algo wordpiece --vocab-size 1000 --input " + dir.file("small.txt") + " --output " + out, "algo"},
-      {"tokenizer encode --tokenizer " + dir.file("bad.json") + " --output " + out, "bad.json: byte"},
+      {"tokenizer encode --tokenizer " + dir.file("bad.json") + " --output " + out, "bad.json:1:22: invalid JSON"},
       {"tokenizer stats --tokenizer " + dir.file("missing.json"), "missing.json"},
   };
   for (const auto& [args, expect] : cases) {

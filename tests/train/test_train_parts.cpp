@@ -198,6 +198,33 @@ TEST(Distributed, DeadPeerFailsTheCollectiveInsteadOfHanging) {
   EXPECT_LT(seconds, 30.0);
 }
 
+TEST(Distributed, TheFirstDifferenceOfTwoConfigsNamesItsKey) {
+  const std::string a = "[run]\nseed = 1\n[model]\nd_model = 32\nn_head = 2\n";
+  EXPECT_EQ(first_toml_difference(a, a), "");
+  EXPECT_EQ(first_toml_difference(a, "[run]\nseed = 1\n[model]\nd_model = 16\nn_head = 2\n"), "model.d_model is 32 here but 16");
+  EXPECT_EQ(first_toml_difference(a, "[run]\nseed = 1\n[model]\nd_model = 32\n"), "line 5 is 'n_head = 2' here but ''");
+  EXPECT_EQ(first_toml_difference("[run]\nseed = 1\n", "[data]\nseed = 1\n"), "line 1 is '[run]' here but '[data]'");
+}
+
+TEST(Distributed, RanksCompareTheirConfigsAndEachRefusesADifference) {
+  const int port = free_port();
+  auto worker = [port](int r, const std::string& text) {
+    Distributed d(rank(r, 2, port), torch::kCPU, 30);
+    d.check_same("same", "[train]\nlr = 0.1\n");  // equal: passes
+    try {
+      d.check_same("config", text);
+    } catch (const lmlab::UserError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  auto f0 = std::async(std::launch::async, worker, 0, "[train]\nlr = 0.1\nsteps = 5\n");
+  auto f1 = std::async(std::launch::async, worker, 1, "[train]\nlr = 0.1\nsteps = 6\n");
+  EXPECT_EQ(f0.get(), "data-parallel rank 0: the config differs from rank 1's: train.steps is 5 here but 6 on rank 1 "
+                      "(every rank must train the same run)");
+  EXPECT_NE(f1.get().find("rank 1: the config differs from rank 0's: train.steps is 6 here but 5 on rank 0"), std::string::npos);
+}
+
 TEST(Distributed, EnvironmentIsValidated) {
   ::setenv("WORLD_SIZE", "2", 1);
   ::setenv("RANK", "2", 1);

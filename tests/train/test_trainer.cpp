@@ -1,11 +1,13 @@
 // `lmlab train` end to end on a tiny model and synthetic token shards (seconds each):
 // learning, the run directory's files, init_from (dense -> DSMoE), `eval --tasks val` against the
 // run's own validation loss, exact resume after kill -9, 2-rank Gloo equivalence
-// with 1 rank (also under torchrun's agent store), a dead rank failing the other, divergence and
-// bad-input errors.
+// with 1 rank (also under torchrun's agent store), a dead rank failing the other, ranks that differ
+// or never join refused, divergence and bad-input errors.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
@@ -264,6 +266,41 @@ TEST(Trainer, DeadRankMakesTheOtherExitWithAnError) {
                      "RANK=0 timeout 60 " + exe() + args);
   EXPECT_EQ(r.exit_code, 1) << r.err;  // an error, not the timeout's 124
   EXPECT_NE(r.err.find("data-parallel rank 0"), std::string::npos) << r.err;
+}
+
+// Issue #23 class 7: ranks that would train different runs refuse before the first step, each
+// naming the first differing key; a rank that never joins is named within the timeout, once.
+TEST(Trainer, RanksWithDifferentConfigsRefuseToTrainNamingTheKey) {
+  Fixture f;
+  int port = 20000 + static_cast<int>((::getpid() + 1543) % 20000);
+  std::string env = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " WORLD_SIZE=2 ";
+  std::string args = f.train_args("diff", "--set train.steps=2 --set train.dist_timeout_s=20");
+  auto r = run_shell(env + "RANK=1 " + exe() + args + " --set model.d_model=16 2>" + f.dir.file("rank1.err") + " & " +
+                     env + "RANK=0 " + exe() + args + "; s=$?; wait $!; exit $((s * 10 + $?))");
+  const std::string rank1 = lmlab::test::read_text(f.dir.file("rank1.err"));
+  EXPECT_EQ(r.exit_code, 22) << r.err << rank1;  // both ranks: exit 2
+  EXPECT_NE(r.err.find("lmlab: error: data-parallel rank 0: the config differs from rank 1's: model.d_model is 32 here "
+                       "but 16 on rank 1"), std::string::npos) << r.err;
+  EXPECT_NE(rank1.find("model.d_model is 16 here but 32 on rank 0"), std::string::npos) << rank1;
+  EXPECT_FALSE(std::filesystem::exists(f.dir.file("diff/checkpoints"))) << "nothing trained";
+}
+
+TEST(Trainer, ARankThatNeverJoinsTheRendezvousIsNamedWithinTheTimeout) {
+  Fixture f;
+  for (int rank : {0, 1}) {  // rank 0 waits for rank 1; rank 1 finds no store to join
+    int port = 20000 + static_cast<int>((::getpid() + 2699 + rank) % 20000);
+    std::string env = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " WORLD_SIZE=2 RANK=" +
+                      std::to_string(rank) + " ";
+    const auto start = std::chrono::steady_clock::now();
+    auto r = run_shell(env + "timeout 60 " + exe() + f.train_args("alone", "--set train.dist_timeout_s=4"));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    const std::string where = "rendezvous at 127.0.0.1:" + std::to_string(port) + ": ";
+    EXPECT_NE(r.err.find(where + (rank == 0 ? "rank 1 did not join within 4 s" : "rank 0's store did not answer within 4 s")),
+              std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("Exception raised from"), std::string::npos) << "no C++ backtrace: " << r.err;
+    EXPECT_LT(seconds, 8.0) << "the timeout once, not twice";
+  }
 }
 
 TEST(Trainer, DivergenceStopsWithTheLastGoodCheckpoint) {

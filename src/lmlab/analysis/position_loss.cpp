@@ -7,6 +7,7 @@
 
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
+#include "lmlab/common/json_text.h"
 
 namespace lmlab::analysis {
 
@@ -18,18 +19,7 @@ EvalPoint parse_line(const std::string& path, int64_t line_no, const std::string
   auto fail = [&](const std::string& problem, int64_t column = 1) {
     throw_user_error(SourcePos{path, line_no, column}, problem);
   };
-  json j;
-  try {
-    j = json::parse(line);
-  } catch (const json::parse_error& e) {
-    // e.what() is "[json.exception...] parse error at line 1, column C: <problem>"; the line
-    // and column are already ours, so keep only the problem.
-    std::string what = e.what();
-    size_t column_at = what.find("column ");
-    size_t problem_at = column_at == std::string::npos ? std::string::npos : what.find(": ", column_at);
-    fail("not valid JSON: " + (problem_at == std::string::npos ? what : what.substr(problem_at + 2)),
-         static_cast<int64_t>(std::max<size_t>(e.byte, 1)));
-  }
+  const json j = parse_json(line, SourcePos{path, line_no, 1});
   if (!j.is_object()) fail("expected a JSON object {\"step\": ..., \"position_loss\": [...]}");
   EvalPoint p;
   auto integer = [&](const char* key, bool required) -> int64_t {

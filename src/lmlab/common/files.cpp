@@ -1,5 +1,6 @@
 #include "lmlab/common/files.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -107,6 +108,38 @@ void AtomicDir::commit() {
   if (ec) throw_user_error(path_, "cannot write: " + ec.message());
   committed_ = true;
   if (had_old) fs::remove_all(old, ec);
+}
+
+namespace {
+
+// The pid of a staging name "<name>.tmp.<pid>" / "<name>.old.<pid>", or -1.
+long staging_pid(const std::string& name) {
+  for (const char* tag : {".tmp.", ".old."}) {
+    const size_t at = name.rfind(tag);
+    if (at == std::string::npos || at == 0) continue;
+    const std::string digits = name.substr(at + 5);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+    return std::stol(digits);
+  }
+  return -1;
+}
+
+bool process_alive(long pid) { return pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM; }
+
+}  // namespace
+
+std::vector<std::string> remove_stale_staging(const std::string& dir) {
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const long pid = staging_pid(name);
+    if (pid <= 0 || process_alive(pid)) continue;
+    std::error_code rm;
+    fs::remove_all(e.path(), rm);
+    if (!rm) removed.push_back(name);
+  }
+  return removed;
 }
 
 bool file_exists(const std::string& path) {

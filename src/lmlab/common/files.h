@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace lmlab {
 
@@ -50,6 +51,11 @@ class AtomicDir {
   std::string path_, tmp_path_;
   bool committed_ = false;
 };
+
+// Removes the entries "<name>.tmp.<pid>" and "<name>.old.<pid>" of `dir` (AtomicFile and
+// AtomicDir staging) whose process no longer runs: what a killed run left behind. Returns the
+// names removed; a missing `dir` is no error.
+std::vector<std::string> remove_stale_staging(const std::string& dir);
 
 bool file_exists(const std::string& path);
 // Creates a directory and its parents; UserError naming the path on failure.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lmlab/common/error.h"
+#include "lmlab/common/json_text.h"
 
 namespace lmlab::data {
 
@@ -20,15 +21,11 @@ struct NumberedLine {
 // "\n" does not.
 std::vector<NumberedLine> split_lines(const std::string& text);
 
-// `text` parsed as JSON; UserError at the line and column of a syntax error, counted from
-// `start` (where `text` begins in its file: line 1 column 1 for a whole file).
-nlohmann::json parse_json(const std::string& text, const SourcePos& start);
+using lmlab::json_type_name;  // common/json_text.h: shared with every JSON reader
+using lmlab::parse_json;
 
 // For each non-blank line of a JSONL file: its object (UserError when it is not one) and position.
 void for_each_json_line(const std::string& path, const std::string& text,
                         const std::function<void(const nlohmann::json&, const SourcePos&)>& fn);
-
-// "a string", "an integer", ... for "expected a string, got an integer" messages.
-std::string json_type_name(const nlohmann::json& value);
 
 }  // namespace lmlab::data

@@ -12,6 +12,8 @@
 
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
+#include "lmlab/common/json_text.h"
+#include "lmlab/common/limits.h"
 
 namespace lmlab::data {
 
@@ -53,14 +55,21 @@ void write_token_shard(const std::string& path, const std::vector<uint32_t>& ids
 nlohmann::json read_data_meta(const std::string& dir) {
   std::string path = dir + "/meta.json";
   if (!file_exists(path)) throw_user_error(path, "missing; prepare the data with `lmlab data prepare --output " + dir + "`");
-  nlohmann::json meta;
-  try {
-    meta = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw_user_error(SourcePos{path, 0, 0, static_cast<int64_t>(e.byte)}, "not valid JSON");
-  }
+  const nlohmann::json meta = parse_json(read_file(path), SourcePos{path, 1, 1});
+  if (!meta.is_object()) throw_user_error(path, "expected a JSON object, got " + json_type_name(meta));
   for (const char* key : {"vocab_size", "eot_id", "train", "val"})
     if (!meta.contains(key)) throw_user_error(path, std::string("has no '") + key + "' entry");
+  // The fields the trainers read unchecked: their types and ranges are checked here, once.
+  json_int(meta, "vocab_size", 1, kMaxVocabSize, path);
+  json_int(meta, "eot_id", 0, kMaxVocabSize - 1, path);  // against vocab_size: check_token_ids, with the shards
+  for (const char* split : {"train", "val"}) {
+    const nlohmann::json& s = meta[split];
+    if (!s.is_object()) throw_user_error(path, std::string(split) + ": expected an object, got " + json_type_name(s));
+    if (s.contains("file") && !s["file"].is_string())
+      throw_user_error(path, std::string(split) + ".file: expected a string, got " + json_type_name(s["file"]));
+  }
+  if (meta.contains("tokenizer") && !meta["tokenizer"].is_string())
+    throw_user_error(path, "tokenizer: expected a string, got " + json_type_name(meta["tokenizer"]));
   return meta;
 }
 

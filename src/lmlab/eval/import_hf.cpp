@@ -7,6 +7,7 @@
 
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
+#include "lmlab/common/json_text.h"
 #include "lmlab/common/output_dir.h"
 #include "lmlab/config/config.h"
 #include "lmlab/eval/export_hf.h"
@@ -20,11 +21,7 @@ namespace {
 
 nlohmann::json read_json_file(const std::string& path) {
   if (!file_exists(path)) throw_user_error(path, "missing");
-  try {
-    return nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw_user_error(SourcePos{path, 0, 0, static_cast<int64_t>(e.byte)}, "not valid JSON");
-  }
+  return parse_json(read_file(path), SourcePos{path, 1, 1});
 }
 
 // A config.json value of the expected JSON type, or `fallback` when the key is absent/null

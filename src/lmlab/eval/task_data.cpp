@@ -5,6 +5,7 @@
 
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
+#include "lmlab/common/json_text.h"
 
 namespace lmlab::eval {
 
@@ -35,12 +36,7 @@ void for_each_json_line(const std::string& path, int64_t limit, const TaskData& 
   for (size_t i = 0; i < lines.size() && !reached(t, limit); ++i) {
     if (lines[i].find_first_not_of(" \t") == std::string::npos) continue;
     const int64_t line_no = static_cast<int64_t>(i) + 1;
-    json obj;
-    try {
-      obj = json::parse(lines[i]);
-    } catch (const json::parse_error& e) {
-      throw_user_error(SourcePos{path, line_no, static_cast<int64_t>(e.byte), -1}, "invalid JSON");
-    }
+    const json obj = parse_json(lines[i], SourcePos{path, line_no, 1, -1});
     if (!obj.is_object()) throw_user_error(SourcePos{path, line_no, 1, -1}, "expected a JSON object");
     fn(obj, line_no);
   }

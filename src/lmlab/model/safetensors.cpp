@@ -14,6 +14,7 @@
 
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
+#include "lmlab/common/json_text.h"
 
 namespace lmlab::model {
 
@@ -101,6 +102,8 @@ NamedTensors load_safetensors(const std::string& path, std::map<std::string, std
     header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<int64_t>(n));
   } catch (const nlohmann::json::parse_error& e) {
     fail(8 + static_cast<int64_t>(e.byte) - 1, "header is not valid JSON");
+  } catch (const nlohmann::json::exception& e) {  // a number no double holds: 1e400
+    fail(8, "header is not valid JSON: " + json_problem(e));
   }
   if (!header.is_object()) fail(8, "header is not a JSON object");
 
@@ -135,7 +138,8 @@ NamedTensors load_safetensors(const std::string& path, std::map<std::string, std
     for (const auto& s : info["shape"]) {
       if (!s.is_number_unsigned()) bad("shape has a non-integer or negative dimension");
       uint64_t dim = s.get<uint64_t>();
-      if (dim != 0 && numel > (uint64_t(1) << 62) / dim) bad("shape is too large");
+      // Each dimension on its own too: after a 0, a 2^63 would pass the product and turn negative.
+      if (dim > (uint64_t(1) << 62) || (dim != 0 && numel > (uint64_t(1) << 62) / dim)) bad("shape is too large");
       numel *= dim;
       e.shape.push_back(static_cast<int64_t>(dim));
     }

@@ -1,9 +1,7 @@
 #include "lmlab/runlog/metrics.h"
 
-#include <sstream>
-
-#include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
+#include "lmlab/runlog/jsonl.h"
 
 namespace lmlab::runlog {
 
@@ -20,36 +18,22 @@ void flatten(const nlohmann::json& j, const std::string& prefix,
 
 }  // namespace
 
-MetricsLogger::MetricsLogger(const std::string& run_dir, int64_t resume_step)
-    : path_(run_dir + "/metrics.jsonl"), file_(nullptr, &std::fclose) {
+MetricsLogger::MetricsLogger(const std::string& run_dir, int64_t resume_step) : path_(run_dir + "/metrics.jsonl") {
   make_dirs(run_dir + "/tb");
-  if (resume_step >= 0 && file_exists(path_)) {
-    std::istringstream in(read_file(path_));
-    std::string kept, line;
-    while (std::getline(in, line)) {
-      auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (j.is_object() && j.value("step", int64_t{-1}) <= resume_step) kept += line + "\n";
-    }
-    write_file_atomic(path_, kept);
-  }
-  file_.reset(std::fopen(path_.c_str(), resume_step >= 0 ? "ab" : "wb"));
-  if (!file_) throw_user_error(path_, "cannot write metrics");
+  if (resume_step >= 0) truncate_jsonl(path_, resume_step);
+  file_ = std::make_unique<AppendFile>(path_, /*truncate=*/resume_step < 0);
   tb_ = std::make_unique<TensorBoardWriter>(run_dir + "/tb");
 }
 
 void MetricsLogger::log(int64_t step, const nlohmann::json& record) {
   nlohmann::json line = {{"step", step}};
   line.update(record);
-  std::string text = line.dump() + "\n";
-  if (std::fwrite(text.data(), 1, text.size(), file_.get()) != text.size())
-    throw_user_error(path_, "write failed");
-  std::fflush(file_.get());
+  file_->append(line.dump() + "\n");
 
   std::vector<std::pair<std::string, float>> scalars;
   flatten(record, "", scalars);
   if (!scalars.empty()) {
     tb_->add_scalars(step, scalars);
-    tb_->flush();
   }
 }
 

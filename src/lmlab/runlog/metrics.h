@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "lmlab/common/append_file.h"
 #include "lmlab/runlog/tensorboard.h"
 
 namespace lmlab::runlog {
@@ -16,7 +17,8 @@ class MetricsLogger {
   // are dropped, so a resumed run continues the curve instead of duplicating it.
   MetricsLogger(const std::string& run_dir, int64_t resume_step = -1);
 
-  // Writes {"step": step, ...record} and flushes, so a crash loses at most the current line.
+  // Writes {"step": step, ...record}, the line whole or not at all (a full disk is a UserError
+  // naming the file), so a crash loses at most the current line.
   void log(int64_t step, const nlohmann::json& record);
 
   const std::string& path() const { return path_; }
@@ -24,7 +26,7 @@ class MetricsLogger {
 
  private:
   std::string path_;
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file_;
+  std::unique_ptr<AppendFile> file_;
   std::unique_ptr<TensorBoardWriter> tb_;
 };
 

@@ -9,6 +9,7 @@
 
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
+#include "lmlab/common/json_text.h"
 
 namespace lmlab::runlog {
 
@@ -40,14 +41,8 @@ std::string required_string(const nlohmann::ordered_json& j, const std::string& 
 }
 
 RunResult parse_run_result(const std::string& file) {
-  nlohmann::ordered_json j;  // metrics in the file's order: the default column order
-  try {
-    j = nlohmann::ordered_json::parse(read_file(file));
-  } catch (const json::parse_error& e) {
-    SourcePos where{file};
-    where.byte_offset = static_cast<int64_t>(e.byte);
-    throw_user_error(where, "not valid JSON");
-  }
+  // metrics in the file's order: the default column order
+  const auto j = parse_json<nlohmann::ordered_json>(read_file(file), SourcePos{file, 1, 1});
   if (!j.is_object()) throw_user_error(file, "a result file holds one JSON object");
   RunResult r;
   r.file = file;

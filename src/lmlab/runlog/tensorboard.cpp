@@ -105,27 +105,18 @@ TensorBoardWriter::TensorBoardWriter(const std::string& dir) {
   double t = now_seconds();
   path_ = dir + "/events.out.tfevents." + std::to_string(static_cast<int64_t>(t)) + "." + host +
           "." + std::to_string(::getpid()) + ".lmlab";
-  file_ = std::fopen(path_.c_str(), "ab");
-  if (!file_) throw_user_error(path_, "cannot write TensorBoard events");
+  file_ = std::make_unique<AppendFile>(path_, /*truncate=*/false);
   write_record(encode_file_version_event(t));
-  flush();
 }
 
-TensorBoardWriter::~TensorBoardWriter() {
-  if (file_) std::fclose(file_);
-}
+TensorBoardWriter::~TensorBoardWriter() = default;
 
-void TensorBoardWriter::write_record(const std::string& payload) {
-  std::string rec = frame_record(payload);
-  if (std::fwrite(rec.data(), 1, rec.size(), file_) != rec.size())
-    throw_user_error(path_, "write failed");
-}
+void TensorBoardWriter::write_record(const std::string& payload) { file_->append(frame_record(payload)); }
 
 void TensorBoardWriter::add_scalars(int64_t step,
                                     const std::vector<std::pair<std::string, float>>& scalars) {
   write_record(encode_scalars_event(now_seconds(), step, scalars));
 }
 
-void TensorBoardWriter::flush() { std::fflush(file_); }
 
 }  // namespace lmlab::runlog

@@ -8,10 +8,12 @@
 //   Summary { repeated Value value = 1; }   Value { string tag = 1; float simple_value = 2; }
 #pragma once
 #include <cstdint>
-#include <cstdio>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "lmlab/common/append_file.h"
 
 namespace lmlab::runlog {
 
@@ -34,14 +36,14 @@ class TensorBoardWriter {
   TensorBoardWriter(const TensorBoardWriter&) = delete;
   TensorBoardWriter& operator=(const TensorBoardWriter&) = delete;
 
+  // One event, written whole or not at all (AppendFile: a full disk is a UserError).
   void add_scalars(int64_t step, const std::vector<std::pair<std::string, float>>& scalars);
-  void flush();
   const std::string& path() const { return path_; }
 
  private:
   void write_record(const std::string& payload);
   std::string path_;
-  std::FILE* file_ = nullptr;
+  std::unique_ptr<AppendFile> file_;
 };
 
 }  // namespace lmlab::runlog

@@ -11,27 +11,50 @@ namespace lmlab::tokenizer {
 struct Tokenizer::State {
   Model model;
   Encoder encoder;
+  std::string source;  // the tokenizer.json it came from, "" when built in memory
   explicit State(Model m) : model(std::move(m)), encoder(model) {}
 };
+
+namespace {
+
+// A UserError while encoding comes from the file's split pattern (PCRE2's match limit on a
+// pattern that backtracks too much): the message names that file, which is what the user fixes.
+template <class Encode>
+std::vector<uint32_t> naming_source(const std::string& source, Encode&& encode) {
+  try {
+    return encode();
+  } catch (const UserError& e) {
+    if (source.empty()) throw;
+    throw UserError(source + ": " + e.what());
+  }
+}
+
+}  // namespace
 
 Tokenizer::Tokenizer(std::unique_ptr<State> state) : state_(std::move(state)) {}
 Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
-Tokenizer Tokenizer::load(const std::string& path) { return from_model(read_tokenizer_json(path)); }
+Tokenizer Tokenizer::load(const std::string& path) {
+  Tokenizer t = from_model(read_tokenizer_json(path));
+  t.state_->source = path;
+  return t;
+}
 
 Tokenizer Tokenizer::from_model(Model model) { return Tokenizer(std::make_unique<State>(std::move(model))); }
 
 std::vector<uint32_t> Tokenizer::encode(std::string_view text) const {
-  std::vector<uint32_t> ids;
-  ids.reserve(text.size() / 3 + 1);
-  state_->encoder.encode(text, ids);
-  return ids;
+  return naming_source(state_->source, [&] {
+    std::vector<uint32_t> ids;
+    ids.reserve(text.size() / 3 + 1);
+    state_->encoder.encode(text, ids);
+    return ids;
+  });
 }
 
 std::vector<uint32_t> Tokenizer::encode_parallel(std::string_view text, int threads) const {
-  return state_->encoder.encode_parallel(text, threads);
+  return naming_source(state_->source, [&] { return state_->encoder.encode_parallel(text, threads); });
 }
 
 std::string Tokenizer::decode(const std::vector<uint32_t>& ids) const { return state_->encoder.decode(ids); }

@@ -7,6 +7,8 @@
 
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
+#include "lmlab/common/json_text.h"
+#include "lmlab/common/limits.h"
 #include "lmlab/tokenizer/byte_unicode.h"
 #include "lmlab/tokenizer/pretokenizer.h"
 
@@ -39,7 +41,9 @@ struct Reader {
     return v.get<std::string>();
   }
   uint32_t id(const json& v, const std::string& field) const {
-    if (!v.is_number_unsigned() || v.get<uint64_t>() >= (1u << 31)) fail(field, "expected a token id (a non-negative integer)");
+    // The bound comes before anything is sized by the id (2^31 - 1 used to allocate until bad_alloc).
+    if (!v.is_number_unsigned() || v.get<uint64_t>() >= static_cast<uint64_t>(kMaxVocabSize))
+      fail(field, "expected a token id (an integer in [0, " + std::to_string(kMaxVocabSize - 1) + "]), got " + v.dump());
     return v.get<uint32_t>();
   }
 
@@ -157,6 +161,10 @@ struct Reader {
         std::string content = text(need(added[i], "content", where), where + ".content");
         if (content.empty()) fail(where + ".content", "empty");
         if (id >= m.tokens.size()) m.tokens.resize(id + 1);
+        // HF lists an added token in the vocab too, under its own text; an id that is another
+        // token's would make that token decode as this one (found by tests/fuzz).
+        if (!m.tokens[id].empty() && m.tokens[id] != content)
+          fail(where + ".id", std::to_string(id) + " is already model.vocab's token " + json(bytes_to_unicode(m.tokens[id])).dump());
         m.tokens[id] = content;
         m.specials.push_back({content, id});
       }
@@ -192,15 +200,8 @@ struct Reader {
 }  // namespace
 
 Model parse_tokenizer_json(const std::string& text, const std::string& name) {
-  json root;
-  try {
-    root = json::parse(text);
-  } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    throw UserError(name + ": byte " + std::to_string(e.byte) + ": malformed JSON (" +
-                    what.substr(what.find(']') + 2) + ")");
-  }
-  Model m = Reader{name}.model(root);
+  const json root = parse_json(text, SourcePos{name, 1, 1});
+  Model m = reading_json(name, [&] { return Reader{name}.model(root); });
   PreTokenizer check(m.pattern, m.split_digits);  // a bad regex is reported now, naming the file
   (void)check;
   return m;

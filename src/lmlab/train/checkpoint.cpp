@@ -8,6 +8,7 @@
 
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
+#include "lmlab/common/json_text.h"
 
 namespace lmlab::train {
 
@@ -21,9 +22,11 @@ std::string checkpoint_name(int64_t step) {
   return buf;
 }
 
+// Every file write_checkpoint_dir always writes (tokenizer.json only when the data has one):
+// a directory missing any of them is not a checkpoint to resume from.
 bool is_checkpoint(const std::string& dir) {
   return file_exists(dir + "/model.safetensors") && file_exists(dir + "/trainer.json") &&
-         file_exists(dir + "/config.toml");
+         file_exists(dir + "/config.toml") && file_exists(dir + "/optimizer.safetensors");
 }
 
 // Checkpoint directories of a run, oldest first.
@@ -71,7 +74,11 @@ std::string write_checkpoint(const std::string& run_dir, int64_t step, const Che
   write_checkpoint_dir(path, data);
   write_file_atomic(root + "/latest", name + "\n");
   if (keep > 0) {
-    std::vector<std::string> all = list_checkpoints(run_dir);
+    // Only complete checkpoints count: an incomplete newer directory must not push out the
+    // checkpoint just written.
+    std::vector<std::string> all;
+    for (const std::string& n : list_checkpoints(run_dir))
+      if (is_checkpoint(root + "/" + n)) all.push_back(n);
     for (size_t i = 0; i + static_cast<size_t>(keep) < all.size(); ++i) fs::remove_all(root + "/" + all[i]);
   }
   return path;
@@ -95,7 +102,7 @@ std::string resolve_checkpoint(const std::string& dir) {
   if (is_checkpoint(dir)) return dir;
   std::string latest = latest_checkpoint(dir);
   if (latest.empty())
-    throw_user_error(dir, "not a checkpoint (model.safetensors, trainer.json, config.toml) nor a run directory with one");
+    throw_user_error(dir, "not a checkpoint (model.safetensors, optimizer.safetensors, trainer.json, config.toml) nor a run directory with one");
   return latest;
 }
 
@@ -106,11 +113,13 @@ CheckpointData read_checkpoint(const std::string& checkpoint_dir) {
   if (file_exists(checkpoint_dir + "/optimizer.safetensors"))
     d.optimizer = model::load_safetensors(checkpoint_dir + "/optimizer.safetensors");
   const std::string trainer = checkpoint_dir + "/trainer.json";
-  try {
-    d.trainer = nlohmann::json::parse(read_file(trainer));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw_user_error(SourcePos{trainer, 0, 0, static_cast<int64_t>(e.byte)}, "not valid JSON");
-  }
+  d.trainer = parse_json(read_file(trainer), SourcePos{trainer, 1, 1});
+  if (!d.trainer.is_object()) throw_user_error(trainer, "expected a JSON object, got " + json_type_name(d.trainer));
+  // What resume and inference read: counts that are non-negative integers, a loader state object.
+  for (const char* count : {"step", "tokens", "samples", "world_size"})
+    if (d.trainer.contains(count)) json_int(d.trainer, count, 0, INT64_MAX, trainer);
+  if (d.trainer.contains("loader") && !d.trainer["loader"].is_object())
+    throw_user_error(trainer, "loader: expected an object, got " + json_type_name(d.trainer["loader"]));
   if (file_exists(checkpoint_dir + "/tokenizer.json")) d.tokenizer_path = checkpoint_dir + "/tokenizer.json";
   return d;
 }

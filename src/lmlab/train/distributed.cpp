@@ -11,6 +11,8 @@
 #include <torch/version.h>
 
 #include <cstdlib>
+#include <sstream>
+#include <thread>
 
 #include "lmlab/common/error.h"
 
@@ -42,7 +44,49 @@ c10::intrusive_ptr<c10d::TCPStore> open_store(const std::string& addr, c10d::TCP
   return c10::make_intrusive<c10d::TCPStore>(addr, opts);
 }
 
+std::string rendezvous_name(const RankInfo& info) {
+  return "data-parallel rank " + std::to_string(info.rank) + " of " + std::to_string(info.world_size) +
+         ": rendezvous at " + info.master_addr + ":" + std::to_string(info.master_port);
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// Every rank marks itself joined, then waits until all have, for at most `timeout`: a rank that
+// never started or died before joining is named, on every rank that did join.
+void wait_for_all_ranks(c10d::Store& store, const RankInfo& info, std::chrono::milliseconds timeout) {
+  store.set("joined/" + std::to_string(info.rank), std::vector<uint8_t>{1});
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    std::string missing;
+    for (int64_t r = 0; r < info.world_size; ++r)
+      if (!store.check({"joined/" + std::to_string(r)})) missing += (missing.empty() ? "" : ", ") + std::to_string(r);
+    if (missing.empty()) return;
+    if (std::chrono::steady_clock::now() >= deadline)
+      throw UserError(rendezvous_name(info) + ": rank " + missing + " did not join within " +
+                      std::to_string(timeout.count() / 1000) +
+                      " s (not started, or it died; every rank needs the same MASTER_ADDR, MASTER_PORT and WORLD_SIZE)");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 }  // namespace
+
+std::string first_toml_difference(const std::string& mine, const std::string& theirs) {
+  std::istringstream a(mine), b(theirs);
+  std::string la, lb, section;
+  auto key_of = [](const std::string& line) { return line.substr(0, line.find(" = ")); };
+  for (int64_t line = 1;; ++line) {
+    const bool more_a = static_cast<bool>(std::getline(a, la)), more_b = static_cast<bool>(std::getline(b, lb));
+    if (!more_a && !more_b) return "";
+    if (more_a && more_b && la == lb) {
+      if (!la.empty() && la.front() == '[') section = la.substr(1, la.find(']') - 1) + ".";
+      continue;
+    }
+    if (more_a && more_b && la.find(" = ") != std::string::npos && key_of(la) == key_of(lb))
+      return section + key_of(la) + " is " + la.substr(la.find(" = ") + 3) + " here but " + lb.substr(lb.find(" = ") + 3);
+    return "line " + std::to_string(line) + " is '" + (more_a ? la : "") + "' here but '" + (more_b ? lb : "") + "'";
+  }
+}
 
 RankInfo rank_info_from_env() {
   RankInfo r;
@@ -64,7 +108,7 @@ RankInfo rank_info_from_env() {
 // The backend's collectives, as functions so Gloo (a ProcessGroup in 1.13, a Backend in 2.x)
 // and NCCL are driven the same way.
 struct Distributed::Group {
-  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::Store> store, lmlab_store;  // the rendezvous, and its "lmlab" keys
   std::function<c10::intrusive_ptr<c10d::Work>(std::vector<torch::Tensor>&)> allreduce, broadcast;
   std::function<c10::intrusive_ptr<c10d::Work>()> barrier;
   std::chrono::milliseconds timeout;
@@ -79,18 +123,24 @@ Distributed::Distributed(const RankInfo& info, const torch::Device& device, doub
   opts.port = static_cast<uint16_t>(info.master_port);
   opts.isServer = info.rank == 0 && !info.agent_store;
   opts.numWorkers = static_cast<size_t>(info.world_size);
-  opts.waitWorkers = !info.agent_store;  // the agent's store does not count our ranks
+  // The ranks are counted by wait_for_all_ranks below, which can name the missing one; the
+  // store's own wait can only time out (and would add its timeout to the process group's).
+  opts.waitWorkers = false;
   opts.timeout = timeout;
   try {
     group_->store = open_store(info.master_addr, opts);
   } catch (const std::exception& e) {
-    throw std::runtime_error("data-parallel rank " + std::to_string(info.rank) + ": rendezvous at " +
-                             info.master_addr + ":" + std::to_string(info.master_port) + " failed: " + e.what());
+    throw UserError(rendezvous_name(info) + ": " +
+                    (info.rank == 0 && !info.agent_store ? "cannot serve the store" : "rank 0's store did not answer within " +
+                                                                                           std::to_string(timeout.count() / 1000) + " s") +
+                    " (" + first_line(e.what()) + ")");
   }
   if (info.agent_store)
     group_->store = c10::make_intrusive<c10d::PrefixStore>("/worker/attempt_" + std::to_string(info.restart_count),
                                                            group_->store);
   auto store = c10::make_intrusive<c10d::PrefixStore>("lmlab", group_->store);
+  group_->lmlab_store = store;
+  wait_for_all_ranks(*store, info, timeout);
   const int rank = static_cast<int>(info.rank), size = static_cast<int>(info.world_size);
   if (device.is_cuda()) {
 #ifdef LMLAB_HAVE_NCCL
@@ -165,6 +215,31 @@ void Distributed::broadcast(std::vector<torch::Tensor>& tensors) {
     std::vector<torch::Tensor> one = {t};
     run("broadcast", [&] { group_->broadcast(one)->wait(group_->timeout); });
   }
+}
+
+void Distributed::check_same(const std::string& what, const std::string& text) {
+  if (!group_) return;
+  c10d::Store& store = *group_->lmlab_store;
+  const std::string prefix = "same/" + what + "/";
+  store.set(prefix + std::to_string(info_.rank), std::vector<uint8_t>(text.begin(), text.end()));
+  std::string difference;
+  int64_t other = -1;
+  for (int64_t r = 0; r < info_.world_size && difference.empty(); ++r) {
+    if (r == info_.rank) continue;
+    std::vector<uint8_t> theirs;
+    run("rendezvous", [&] { theirs = store.get(prefix + std::to_string(r)); });
+    difference = first_toml_difference(text, std::string(theirs.begin(), theirs.end()));
+    other = r;
+  }
+  // No rank leaves before all have read: rank 0's exit would take the store with it.
+  store.add(prefix + "read", 1);
+  const auto deadline = std::chrono::steady_clock::now() + group_->timeout;
+  while (store.add(prefix + "read", 0) < info_.world_size && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!difference.empty())
+    throw UserError("data-parallel rank " + std::to_string(info_.rank) + ": the " + what + " differs from rank " +
+                    std::to_string(other) + "'s: " + difference + " on rank " + std::to_string(other) +
+                    " (every rank must train the same run)");
 }
 
 void Distributed::barrier() {

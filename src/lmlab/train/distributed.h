@@ -5,7 +5,8 @@
 // loop both work. Rendezvous is a c10d TCPStore served by rank 0. Backend: Gloo for CPU
 // tensors, NCCL for CUDA tensors (when libtorch was built with it). Every collective has a
 // timeout (train.dist_timeout_s): a dead or stuck peer makes the others fail with an error
-// naming the rank, never hang.
+// naming the rank, never hang. Before training every rank checks that all ranks joined the
+// rendezvous (naming a missing one) and that they resolved the same config and data.
 #pragma once
 #include <torch/torch.h>
 
@@ -30,6 +31,10 @@ struct RankInfo {
 // Reads the environment; UserError on malformed or inconsistent values.
 RankInfo rank_info_from_env();
 
+// The first line where two TOML texts differ, as "model.d_model is 64 here but 32" when the
+// same key has two values, else "line N is 'a' here but 'b'"; "" when they are equal.
+std::string first_toml_difference(const std::string& mine, const std::string& theirs);
+
 class Distributed {
  public:
   // A single process (world size 1) needs no process group; all collectives are identities.
@@ -50,6 +55,9 @@ class Distributed {
   // Rank 0's values replace every rank's (identical initial weights).
   void broadcast(std::vector<torch::Tensor>& tensors);
   void barrier();
+  // Every rank's `text` (a resolved config.toml, a data fingerprint) must equal every other's:
+  // else a UserError on each rank naming `what` and the first differing key, before training.
+  void check_same(const std::string& what, const std::string& text);
 
  private:
   void run(const char* what, const std::function<void()>& collective);

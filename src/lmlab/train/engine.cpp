@@ -4,12 +4,15 @@
 #include <fnmatch.h>
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
+#include "lmlab/common/json_text.h"
 #include "lmlab/common/progress.h"
 #include "lmlab/config/config.h"
 #include "lmlab/runlog/metrics.h"
@@ -83,6 +86,7 @@ class Engine : public StepEnv {
   void save(int64_t at_step);
   void evaluate();
   void log_step(double minutes);
+  void average_extras_over_ranks();
   int64_t resolve_steps();
 
   Task& task_;
@@ -139,10 +143,12 @@ void Engine::restore_checkpoint() {
   CheckpointData d = read_checkpoint(ckpt);
   load_model_state(task_.module(), d.model, ckpt + "/model.safetensors");
   opt_->load(d.optimizer, ckpt + "/optimizer.safetensors");
-  task_.train_source().restore(d.trainer.at("loader"));
+  reading_json(ckpt + "/trainer.json", [&] {  // a hand-edited trainer.json names itself
+    task_.train_source().restore(d.trainer.at("loader"));
+    step_ = d.trainer.at("step").get<int64_t>();
+    units_ = d.trainer.at(task_.unit()).get<int64_t>();
+  });
   restore_rng_states(d.optimizer, env_.device);
-  step_ = d.trainer.at("step").get<int64_t>();
-  units_ = d.trainer.at(task_.unit()).get<int64_t>();
   if (env_.main) std::cerr << "resuming from " << ckpt << " (step " << step_ << ")\n";
 }
 
@@ -209,6 +215,19 @@ void Engine::evaluate() {
   task_.on_eval(env_, step_, units_, m);
 }
 
+// The extras (aux_loss, ce, ...) are per-rank means like the loss, so the logged value is their
+// mean over ranks as "loss" is: one all-reduce of the stacked scalars, only on logging steps.
+void Engine::average_extras_over_ranks() {
+  if (dist_.world_size() == 1 || extra_sums_.empty()) return;
+  std::vector<torch::Tensor> values;
+  for (const auto& [name, sum] : extra_sums_) values.push_back(sum.to(torch::kFloat64).reshape({}));
+  std::vector<torch::Tensor> stacked = {torch::stack(values)};
+  dist_.all_reduce_sum(stacked);
+  stacked[0].div_(static_cast<double>(dist_.world_size()));
+  int64_t i = 0;
+  for (auto& [name, sum] : extra_sums_) sum = stacked[0][i++];
+}
+
 void Engine::log_step(double minutes) {
   auto now = std::chrono::steady_clock::now();
   const double seconds = std::chrono::duration<double>(now - interval_start_).count();
@@ -257,6 +276,9 @@ TrainResult Engine::run() {
   restore_checkpoint();
   if (env_.main) {
     make_dirs(run_dir);
+    for (const std::string& sub : {run_dir, run_dir + "/checkpoints"})
+      for (const std::string& name : remove_stale_staging(sub))
+        std::cerr << "removed " << sub << "/" << name << ", left by a run that was killed while writing it\n";
     write_file_atomic(run_dir + "/config.toml", config_toml_);
     metrics_ = std::make_unique<runlog::MetricsLogger>(run_dir, resume_ ? step_ : -1);
     // A time budget usually ends the run before `steps` (the quickstart), so then the line
@@ -284,7 +306,10 @@ TrainResult Engine::run() {
     const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
     const bool out_of_time = tc_.max_minutes > 0 && minutes >= tc_.max_minutes;
     const bool last = step_ == steps || out_of_time;
-    if (env_.main && (step_ % std::max<int64_t>(1, tc_.log_every) == 0 || last)) log_step(minutes);
+    if (step_ % std::max<int64_t>(1, tc_.log_every) == 0 || last) {
+      average_extras_over_ranks();  // a collective: every rank, before rank 0 logs
+      if (env_.main) log_step(minutes);
+    }
     const bool epoch_end = exp_.eval.per_epoch && step_ % steps_per_epoch_ == 0;
     if ((exp_.eval.every > 0 && step_ % exp_.eval.every == 0) || epoch_end || last) evaluate();
     if (env_.main && ((tc_.checkpoint_every > 0 && step_ % tc_.checkpoint_every == 0) || last)) save(step_);
@@ -299,6 +324,29 @@ TrainResult Engine::run() {
   dist_.barrier();
   result_.steps = step_;
   return result_;
+}
+
+// What the ranks compare of their data before training: each file of data.dir with its size and,
+// for the small metadata files, an FNV-1a hash of the content (the shards are too big to hash
+// at every start; a different tokenization changes their size or meta.json).
+std::string data_fingerprint(const std::string& dir) {
+  std::error_code ec;
+  if (dir.empty() || !std::filesystem::is_directory(dir, ec)) return "";
+  std::vector<std::string> lines;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (!entry.is_regular_file(ec)) continue;
+    std::string line = entry.path().string() + " = " + std::to_string(entry.file_size(ec));
+    if (entry.path().extension() == ".json" && entry.file_size(ec) < (1u << 20)) {
+      uint64_t h = 1469598103934665603ull;
+      for (unsigned char c : read_file(entry.path().string())) h = (h ^ c) * 1099511628211ull;
+      line += " " + std::to_string(h);
+    }
+    lines.push_back(line);
+  }
+  std::sort(lines.begin(), lines.end());
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
 }
 
 // Checks that relate two keys (a key's own range is checked where it is read, config.h).
@@ -322,6 +370,8 @@ TrainResult run_engine(Task& task, Experiment exp, bool resume) {
   RankInfo ranks = rank_info_from_env();
   const torch::Device device = pick_device(exp.run.device, ranks.local_rank);
   Distributed dist(ranks, device, tc.dist_timeout_s);
+  dist.check_same("config", config::to_toml(config::Schema::of(exp)));
+  dist.check_same("data", data_fingerprint(exp.data.dir));
   if (tc.precision == "bf16" && !device.is_cuda())
     throw UserError("train.precision = \"bf16\" needs CUDA (bf16 autocast on the CPU is not supported); use \"auto\"");
   TaskEnv env(exp, device);

@@ -18,6 +18,13 @@ model::NamedTensors model_state(const torch::nn::Module& module) {
 
 namespace {
 
+// Floating point loads into floating point (a bf16 export into fp32 weights is fine); an integer
+// or boolean tensor must match exactly: copy_ would convert any of them silently into garbage.
+bool same_kind(torch::ScalarType file, torch::ScalarType model) {
+  if (c10::isFloatingType(file) || c10::isFloatingType(model)) return c10::isFloatingType(file) && c10::isFloatingType(model);
+  return file == model;
+}
+
 // Copies every tensor of `state` the module has by name (shapes must match). A module name
 // missing from `state` is an error when `strict`, else it keeps its initial value.
 PartialLoad copy_by_name(torch::nn::Module& module, const model::NamedTensors& state, const std::string& file,
@@ -35,6 +42,9 @@ PartialLoad copy_by_name(torch::nn::Module& module, const model::NamedTensors& s
       r.kept_init.push_back(key);
       continue;
     }
+    if (!same_kind(it->second.scalar_type(), value.scalar_type()))
+      throw_user_error(file, "tensor '" + key + "' is " + c10::toString(it->second.scalar_type()) + ", the model needs " +
+                                 c10::toString(value.scalar_type()) + " (a relabelled or foreign file?)");
     if (it->second.sizes() != value.sizes())
       throw_user_error(file, "tensor '" + key + "' has shape " + c10::str(it->second.sizes()) + ", the model needs " +
                                  c10::str(value.sizes()));
