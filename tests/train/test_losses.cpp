@@ -2,6 +2,7 @@
 // loops (own softmax, own entropy, own analytic gradient), including ignored positions.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -225,6 +226,32 @@ TEST(Losses, EveryListedTypeIsComputed) {
   auto b = make_batch(3, 5, {});
   for (const std::string& type : loss_type_names())
     EXPECT_TRUE(std::isfinite(lm_loss(config(type, 1.0), b.logits, b.targets).item<double>())) << type;
+}
+
+// What metrics.jsonl logs as "ce": the plain cross-entropy over the non-ignored positions,
+// whatever the training loss, computed here from the logits in double.
+TEST(Losses, PartsGiveThePlainCrossEntropyNextToEveryLoss) {
+  auto b = make_batch(12, 17, {2, 5});
+  double ce = 0;
+  int kept = 0;
+  for (size_t j = 0; j < b.z.size(); ++j) {
+    if (b.y[j] == kIgnoreIndex) continue;
+    double mx = *std::max_element(b.z[j].begin(), b.z[j].end()), sum = 0;
+    for (double x : b.z[j]) sum += std::exp(x - mx);
+    ce += std::log(sum) + mx - b.z[j][static_cast<size_t>(b.y[j])];
+    ++kept;
+  }
+  ce /= kept;
+  for (const char* type : {"ce", "mile", "focal"}) {
+    auto cfg = config(type, 2.0);
+    LmLossParts parts = lm_loss_parts(cfg, b.logits, b.targets);
+    EXPECT_NEAR(parts.ce.item<double>(), ce, 1e-5) << type;
+    EXPECT_FALSE(parts.ce.requires_grad()) << type;
+    EXPECT_NEAR(parts.loss.item<double>(), lm_loss(cfg, b.logits, b.targets).item<double>(), 1e-7) << type;
+    if (std::string(type) != "ce") {
+      EXPECT_GT(std::abs(parts.loss.item<double>() - ce), 1e-3) << type;  // the weighted loss is another number
+    }
+  }
 }
 
 }  // namespace

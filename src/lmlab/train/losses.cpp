@@ -51,11 +51,17 @@ torch::Tensor position_weights(const LossConfig& cfg, const torch::Tensor& logit
 
 torch::Tensor lm_loss(const LossConfig& cfg, const torch::Tensor& logits, const torch::Tensor& targets,
                       const RankMean& rank_mean) {
+  return lm_loss_parts(cfg, logits, targets, rank_mean).loss;
+}
+
+LmLossParts lm_loss_parts(const LossConfig& cfg, const torch::Tensor& logits, const torch::Tensor& targets,
+                          const RankMean& rank_mean) {
   TORCH_CHECK(logits.dim() == 2 && targets.dim() == 1 && logits.size(0) == targets.size(0),
               "lm_loss: logits must be (N, V) and targets (N)");
   if (cfg.gamma < 0) throw UserError("[train.loss] gamma must be >= 0, got " + std::to_string(cfg.gamma));
   if (cfg.type == "ce") {
-    return F::cross_entropy(logits, targets, F::CrossEntropyFuncOptions().ignore_index(kIgnoreIndex));
+    auto loss = F::cross_entropy(logits, targets, F::CrossEntropyFuncOptions().ignore_index(kIgnoreIndex));
+    return {loss, loss.detach()};
   }
   const std::vector<std::string>& types = loss_type_names();
   if (std::find(types.begin(), types.end(), cfg.type) == types.end()) {
@@ -65,7 +71,8 @@ torch::Tensor lm_loss(const LossConfig& cfg, const torch::Tensor& logits, const 
   auto ce = F::cross_entropy(
       logits, targets, F::CrossEntropyFuncOptions().ignore_index(kIgnoreIndex).reduction(torch::kNone));
   auto weights = position_weights(cfg, logits, ce, rank_mean);  // (N), detached
-  return (weights * ce).mean();
+  auto kept = targets.ne(kIgnoreIndex).sum().clamp_min(1);
+  return {(weights * ce).mean(), (ce.detach().sum() / kept).to(ce.dtype())};
 }
 
 }  // namespace lmlab::train

@@ -29,6 +29,15 @@ using RankMean = std::function<torch::Tensor(const torch::Tensor&)>;
 torch::Tensor lm_loss(const LossConfig& cfg, const torch::Tensor& logits, const torch::Tensor& targets,
                       const RankMean& rank_mean = nullptr);
 
+// The loss and, from the same per-position cross-entropy, the plain CE (mean over non-ignored
+// positions, detached): what the trainer logs as "ce", comparable across loss types where the
+// weighted "loss" of MiLe and focal is not.
+struct LmLossParts {
+  torch::Tensor loss, ce;
+};
+LmLossParts lm_loss_parts(const LossConfig& cfg, const torch::Tensor& logits, const torch::Tensor& targets,
+                          const RankMean& rank_mean = nullptr);
+
 // Entropy in nats of clamp(softmax(logits), 1e-8, 1) per row, without gradient: (N, V) -> (N)
 // float32. Works on `chunk_rows` rows at a time (0 = all) so the temporaries stay chunk x V.
 torch::Tensor token_entropy(const torch::Tensor& logits, int64_t chunk_rows);

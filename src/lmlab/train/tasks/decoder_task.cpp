@@ -25,8 +25,11 @@ LossOutput DecoderTask::loss(const data::NamedBatch& batch) {
     logits = model_->forward(x);  // (B, T, V)
   }
   LossOutput out;
-  out.report = lm_loss(loss_cfg_, logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32), y.reshape({-1}), rank_mean_);
-  out.loss = out.report;
+  LmLossParts parts =
+      lm_loss_parts(loss_cfg_, logits.reshape({-1, logits.size(-1)}).to(torch::kFloat32), y.reshape({-1}), rank_mean_);
+  out.report = parts.loss;
+  out.loss = parts.loss;
+  out.extras["ce"] = parts.ce;  // the plain CE next to the (weighted) loss
   torch::Tensor aux = model_->aux_loss();
   if (aux.defined()) {
     out.loss = out.loss + aux;

@@ -1,5 +1,6 @@
 // What the decoder tasks (lm, sft) share: model::Transformer, its training loss and counts.
-//   loss = lm_loss(logits(x), y) + sum_layers aux      (logged: "loss" = lm_loss, "aux_loss")
+//   loss = lm_loss(logits(x), y) + sum_layers aux      (logged: "loss" = lm_loss, "ce" = the plain
+//                                                     cross-entropy, the same for CE, "aux_loss")
 // with the forward under bf16 autocast when asked and the loss in fp32.
 #pragma once
 #include "lmlab/model/transformer.h"
