@@ -3,16 +3,19 @@
 
 #include <algorithm>
 
+#include "lmlab/train/size_check.h"
 #include "lmlab/train/task.h"
 
 namespace lmlab::train {
 
 TrainResult run_training(Experiment exp, bool resume) {
+  check_training_size(exp);  // before the task builds a model or reads data
   std::unique_ptr<Task> task = TaskRegistry::instance().make(exp.run.task);
   return run_engine(*task, std::move(exp), resume);
 }
 
 std::string describe_model(Experiment exp) {
+  check_training_size(exp);
   std::unique_ptr<Task> task = TaskRegistry::instance().make(exp.run.task);
   TaskEnv env(exp, torch::kCPU);
   task->setup(env);

@@ -1,0 +1,81 @@
+// The training-size estimate (size_check.h, issue #23 class 3): an upper bound on the real
+// parameter count for every FFN family, and absurd sizes refused naming the key to fix.
+#include <gtest/gtest.h>
+
+#include "lmlab/common/error.h"
+#include "lmlab/model/ffn.h"
+#include "lmlab/model/transformer.h"
+#include "lmlab/train/size_check.h"
+
+using namespace lmlab;
+
+namespace {
+
+Experiment small(const std::string& ffn_type) {
+  Experiment e;
+  e.model.n_layer = 2;
+  e.model.n_head = 2;
+  e.model.d_model = 32;
+  e.model.vocab_size = 300;
+  e.model.max_seq_len = 16;
+  e.model.ffn.type = ffn_type;
+  e.model.ffn.hidden = 64;
+  e.model.ffn.n_experts = 4;
+  e.model.ffn.top_k = 2;
+  e.model.ffn.n_shared = 1;
+  e.model.ffn.moe_every = 1;
+  e.model.ffn.mask_visible = 2;
+  e.model.ffn.dsmoe_n = 4;
+  e.model.ffn.finedeep_m = 2;
+  e.model.ffn.finedeep_k = 2;
+  e.data.seq_len = 16;
+  return e;
+}
+
+std::string refusal(const Experiment& e, double memory) {
+  try {
+    train::check_training_size(e, memory);
+  } catch (const UserError& err) {
+    return err.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(SizeCheck, TheEstimateBoundsTheRealParameterCountFromAbove) {
+  const auto types = model::FfnRegistry::instance().names();
+  ASSERT_GE(types.size(), 8u);
+  for (const std::string& type : types) {
+    const Experiment e = small(type);
+    int64_t real = 0;
+    for (const auto& p : model::Transformer(e.model)->parameters()) real += p.numel();
+    const double estimate = train::estimate_training_size(e).params;
+    EXPECT_GE(estimate, static_cast<double>(real)) << type;
+    EXPECT_LE(estimate, 8.0 * static_cast<double>(real)) << type << ": a bound too loose to mean anything";
+  }
+}
+
+TEST(SizeCheck, AbsurdSizesAreRefusedNamingTheKey) {
+  const double memory = 16.0 * (1ull << 30);  // a 16 GiB machine, whatever this one has
+  EXPECT_EQ(refusal(small("dense"), memory), "");
+  auto with = [](auto set) {
+    Experiment e = small("moe");
+    set(e);
+    return e;
+  };
+  const std::vector<std::pair<Experiment, std::string>> cases = {
+      {with([](Experiment& e) { e.model.n_layer = 1000000; }), "model.n_layer = 1000000: "},
+      {with([](Experiment& e) { e.train.batch_size = 1000000000; }), "train.batch_size = 1000000000: "},
+      {with([](Experiment& e) { e.model.ffn.n_experts = 1000000; }), "model.ffn.n_experts = 1000000: "},
+      {with([](Experiment& e) { e.model.d_model = 65536, e.model.n_head = 1; }), "model.d_model = 65536: "},
+      {with([](Experiment& e) { e.model.vocab_size = 2000000000; }), "model.vocab_size = 2000000000: "},
+      {with([](Experiment& e) { e.model.ffn.hidden = 1000000000; }), "model.ffn.hidden = 1000000000: "},
+      {with([](Experiment& e) { e.model.max_seq_len = 1000000000; }), "model.max_seq_len = 1000000000: "},
+  };
+  for (const auto& [e, key] : cases) {
+    const std::string err = refusal(e, memory);
+    EXPECT_EQ(err.rfind(key, 0), 0u) << err;
+    EXPECT_NE(err.find("more than this machine's 16.0 GiB of memory"), std::string::npos) << err;
+  }
+}
