@@ -8,7 +8,11 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include <c10/macros/cmake_macros.h>
 #include <torch/version.h>
+#ifdef C10_USE_GLOG  // Debian's libtorch logs through glog; PyTorch's wheels do not
+#include <glog/logging.h>
+#endif
 
 #include <cstdlib>
 #include <sstream>
@@ -50,6 +54,15 @@ std::string rendezvous_name(const RankInfo& info) {
 }
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// While alive, libtorch's own log lines below FATAL are not printed (glog builds only).
+struct QuietLibtorchLog {
+#ifdef C10_USE_GLOG
+  const int saved = FLAGS_minloglevel;
+  QuietLibtorchLog() { FLAGS_minloglevel = google::GLOG_FATAL; }
+  ~QuietLibtorchLog() { FLAGS_minloglevel = saved; }
+#endif
+};
 
 // Every rank marks itself joined, then waits until all have, for at most `timeout`: a rank that
 // never started or died before joining is named, on every rank that did join.
@@ -128,6 +141,7 @@ Distributed::Distributed(const RankInfo& info, const torch::Device& device, doub
   opts.waitWorkers = false;
   opts.timeout = timeout;
   try {
+    QuietLibtorchLog quiet;  // its socket layer logs the connect timeout that the error below says
     group_->store = open_store(info.master_addr, opts);
   } catch (const std::exception& e) {
     throw UserError(rendezvous_name(info) + ": " +
