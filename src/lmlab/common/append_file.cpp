@@ -28,8 +28,6 @@ AppendFile::~AppendFile() {
 }
 
 void AppendFile::append(std::string_view record) {
-  struct stat st {};
-  const bool regular = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
   size_t done = 0;
   while (done < record.size()) {
     const ssize_t n = ::write(fd_, record.data() + done, record.size() - done);
@@ -39,8 +37,11 @@ void AppendFile::append(std::string_view record) {
     }
     if (n < 0 && errno == EINTR) continue;
     const int err = n < 0 ? errno : EIO;
-    // A short write then a failure leaves part of the record: cut it off again.
-    if (regular && done > 0 && ::ftruncate(fd_, st.st_size) != 0) {
+    // A short write then a failure leaves `done` bytes of the record at the end: cut them off
+    // (the size is read only now, so a write that succeeds costs no extra system call).
+    struct stat st {};
+    const bool regular = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
+    if (regular && done > 0 && ::ftruncate(fd_, st.st_size - static_cast<off_t>(done)) != 0) {
       throw_user_error(path_, "cannot write: " + errno_text(err) + "; and cannot remove the partial record: " +
                                   errno_text(errno));
     }

@@ -118,5 +118,4 @@ void TensorBoardWriter::add_scalars(int64_t step,
   write_record(encode_scalars_event(now_seconds(), step, scalars));
 }
 
-
 }  // namespace lmlab::runlog

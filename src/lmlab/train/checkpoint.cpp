@@ -22,20 +22,23 @@ std::string checkpoint_name(int64_t step) {
   return buf;
 }
 
-// Every file write_checkpoint_dir always writes (tokenizer.json only when the data has one):
-// a directory missing any of them is not a checkpoint to resume from.
+// Every file write_checkpoint_dir always writes (tokenizer.json only when the data has one).
 bool is_checkpoint(const std::string& dir) {
-  return file_exists(dir + "/model.safetensors") && file_exists(dir + "/trainer.json") &&
-         file_exists(dir + "/config.toml") && file_exists(dir + "/optimizer.safetensors");
+  for (const std::string& f : checkpoint_files())
+    if (f != "tokenizer.json" && !file_exists(dir + "/" + f)) return false;
+  return true;
 }
 
-// Checkpoint directories of a run, oldest first.
+// The complete checkpoint directories of a run, oldest first: an incomplete one (a crash mid-way,
+// a file deleted by hand) is neither resumed from nor counted when old ones are pruned.
 std::vector<std::string> list_checkpoints(const std::string& run_dir) {
   std::vector<std::string> names;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(run_dir + "/checkpoints", ec)) {
     std::string name = e.path().filename().string();
-    if (e.is_directory() && name.rfind("step_", 0) == 0 && name.find('.') == std::string::npos) names.push_back(name);
+    if (e.is_directory() && name.rfind("step_", 0) == 0 && name.find('.') == std::string::npos &&
+        is_checkpoint(e.path().string()))
+      names.push_back(name);
   }
   std::sort(names.begin(), names.end());
   return names;
@@ -74,11 +77,7 @@ std::string write_checkpoint(const std::string& run_dir, int64_t step, const Che
   write_checkpoint_dir(path, data);
   write_file_atomic(root + "/latest", name + "\n");
   if (keep > 0) {
-    // Only complete checkpoints count: an incomplete newer directory must not push out the
-    // checkpoint just written.
-    std::vector<std::string> all;
-    for (const std::string& n : list_checkpoints(run_dir))
-      if (is_checkpoint(root + "/" + n)) all.push_back(n);
+    const std::vector<std::string> all = list_checkpoints(run_dir);
     for (size_t i = 0; i + static_cast<size_t>(keep) < all.size(); ++i) fs::remove_all(root + "/" + all[i]);
   }
   return path;
@@ -92,10 +91,8 @@ std::string latest_checkpoint(const std::string& run_dir) {
     if (is_checkpoint(root + "/" + name)) return root + "/" + name;
   }
   // `latest` is written after the directory: a crash in between leaves a newer complete one.
-  std::vector<std::string> all = list_checkpoints(run_dir);
-  for (auto it = all.rbegin(); it != all.rend(); ++it)
-    if (is_checkpoint(root + "/" + *it)) return root + "/" + *it;
-  return "";
+  const std::vector<std::string> all = list_checkpoints(run_dir);
+  return all.empty() ? "" : root + "/" + all.back();
 }
 
 std::string resolve_checkpoint(const std::string& dir) {

@@ -15,6 +15,7 @@
 #endif
 
 #include <cstdlib>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -64,22 +65,31 @@ struct QuietLibtorchLog {
 #endif
 };
 
+// Polls `done` every 10 ms for at most `timeout`; whether it became true.
+bool wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
 // Every rank marks itself joined, then waits until all have, for at most `timeout`: a rank that
 // never started or died before joining is named, on every rank that did join.
 void wait_for_all_ranks(c10d::Store& store, const RankInfo& info, std::chrono::milliseconds timeout) {
   store.set("joined/" + std::to_string(info.rank), std::vector<uint8_t>{1});
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    std::string missing;
+  std::string missing;
+  const bool all = wait_until(timeout, [&] {
+    missing.clear();
     for (int64_t r = 0; r < info.world_size; ++r)
       if (!store.check({"joined/" + std::to_string(r)})) missing += (missing.empty() ? "" : ", ") + std::to_string(r);
-    if (missing.empty()) return;
-    if (std::chrono::steady_clock::now() >= deadline)
-      throw UserError(rendezvous_name(info) + ": rank " + missing + " did not join within " +
-                      std::to_string(timeout.count() / 1000) +
-                      " s (not started, or it died; every rank needs the same MASTER_ADDR, MASTER_PORT and WORLD_SIZE)");
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+    return missing.empty();
+  });
+  if (!all)
+    throw UserError(rendezvous_name(info) + ": rank " + missing + " did not join within " +
+                    std::to_string(timeout.count() / 1000) +
+                    " s (not started, or it died; every rank needs the same MASTER_ADDR, MASTER_PORT and WORLD_SIZE)");
 }
 
 }  // namespace
@@ -247,9 +257,7 @@ void Distributed::check_same(const std::string& what, const std::string& text) {
   }
   // No rank leaves before all have read: rank 0's exit would take the store with it.
   store.add(prefix + "read", 1);
-  const auto deadline = std::chrono::steady_clock::now() + group_->timeout;
-  while (store.add(prefix + "read", 0) < info_.world_size && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  wait_until(group_->timeout, [&] { return store.add(prefix + "read", 0) >= info_.world_size; });
   if (!difference.empty())
     throw UserError("data-parallel rank " + std::to_string(info_.rank) + ": the " + what + " differs from rank " +
                     std::to_string(other) + "'s: " + difference + " on rank " + std::to_string(other) +

@@ -3,8 +3,8 @@
 
 #include <fnmatch.h>
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <filesystem>
@@ -335,8 +335,9 @@ std::string data_fingerprint(const std::string& dir) {
   std::vector<std::string> lines;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     if (!entry.is_regular_file(ec)) continue;
-    std::string line = entry.path().string() + " = " + std::to_string(entry.file_size(ec));
-    if (entry.path().extension() == ".json" && entry.file_size(ec) < (1u << 20)) {
+    const uintmax_t size = entry.file_size(ec);
+    std::string line = entry.path().string() + " = " + std::to_string(size);
+    if (entry.path().extension() == ".json" && size < (1u << 20)) {
       uint64_t h = 1469598103934665603ull;
       for (unsigned char c : read_file(entry.path().string())) h = (h ^ c) * 1099511628211ull;
       line += " " + std::to_string(h);
