@@ -55,7 +55,7 @@ void add_export_commands(CLI::App& app) {
   auto* e = app.add_subcommand("export", "Export a checkpoint to other formats");
   e->require_subcommand(1);
   auto o = std::make_shared<ExportOptions>();
-  auto* hf = e->add_subcommand("hf", "Export a dense model as a Hugging Face Llama (arch gpt2: GPT-2)");
+  auto* hf = e->add_subcommand("hf", "Export a dense model as a Hugging Face Llama (arch gpt2: GPT-2; type moe: Mixtral)");
   hf->add_option("--checkpoint", o->checkpoint, "Checkpoint or run directory")->required();
   hf->add_option("--output", o->output, "Output directory (an earlier export there is replaced)")->required();
   hf->add_option("--tokenizer", o->tokenizer,
