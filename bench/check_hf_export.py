@@ -13,11 +13,14 @@
     python3 bench/check_hf_export.py --export hf_export --results res.json --samples samples.jsonl
     lmlab generate --checkpoint CK --prompt "Once upon a time" --max-tokens 24 --temperature 0 > gen.txt
     python3 bench/check_hf_export.py --export hf_export --generate-prompt "Once upon a time" \
-        --generate-expected gen.txt --max-new-tokens 24
+        --generate-expected gen.txt --max-new-tokens 24 --save-back hf_back
+ 3. with --save-back DIR, what transformers saves of the model it loaded (save_pretrained in
+    shards of --shard-size, with their index, and the AutoTokenizer's files) goes to DIR, for
+    `lmlab import hf --input DIR` (scripts/gpu_check_steps.sh, step_hf_import_back).
 
 Needs torch, transformers, tokenizers, safetensors (the GPU machine has them).
 """
-import argparse, collections, json, sys
+import argparse, collections, json, os, sys
 
 import numpy as np
 import torch
@@ -130,6 +133,8 @@ def main():
     ap.add_argument("--generate-expected", help="what `lmlab generate --temperature 0` printed for it")
     ap.add_argument("--max-new-tokens", type=int, default=24)
     ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--save-back", help="directory for transformers' save_pretrained of the loaded model and tokenizer")
+    ap.add_argument("--shard-size", default="1MB", help="save_pretrained's max_shard_size for --save-back")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     a = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False  # fp32 means fp32
@@ -148,6 +153,11 @@ def main():
             run = json.load(f)["checkpoints"][0]
         scorer = HfScorer(model, Tokenizer.from_file(f"{a.export}/tokenizer.json"), run["max_length"], a.device)
         ok = check_tasks(scorer, a.samples, run["results"]) and ok
+    if a.save_back:
+        # Sharded on purpose: the import reads model.safetensors.index.json and every shard.
+        model.save_pretrained(a.save_back, max_shard_size=a.shard_size)
+        AutoTokenizer.from_pretrained(a.export).save_pretrained(a.save_back)
+        print(f"saved back by transformers into {a.save_back}: {sorted(os.listdir(a.save_back))}")
     print("hf export check:", "PASS" if ok else "FAIL")
     return 0 if ok else 1
 

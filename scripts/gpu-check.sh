@@ -3,7 +3,7 @@
 # the CUDA build, the CUDA tests, exact resume with the CUDA RNG, NCCL, GPT-2 124M tokens/s and
 # MFU next to PyTorch eager and torch.compile, the MoE layer against a dense FFN of equal active
 # FLOPs, MiLe's overhead over CE, DSMoE's eval saving, transformers on our exports (logits,
-# eval requests, generate()), TensorBoard's reader on our events, tiktoken on our tokenizers.
+# eval requests, generate(), what it saves back imported again), TensorBoard's reader on our events, tiktoken on our tokenizers.
 #
 #   scripts/gpu-check.sh [--cpu] [--quick] [--build-dir DIR] [OUTDIR]
 #
@@ -107,6 +107,7 @@ check data_parallel    120 -               step_data_parallel
 check tensorboard      60  -               step_tensorboard
 check tensorboard_py   60  py:tensorboard  step_tensorboard_py
 check tokenizers_py    240 py:tokenizers,tiktoken step_tokenizers_py
+check hf_import_back   120 py:torch,transformers step_hf_import_back
 
 py report "$out"
 rc=$?

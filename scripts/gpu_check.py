@@ -5,6 +5,7 @@ runs' metrics, and writing the report.
 
   gpu_check.py figures moe|loss|gpt2 LOG [--check NAME]   figure records (JSON lines) on stdout
   gpu_check.py same-metrics A/metrics.jsonl B/metrics.jsonl [--tol T]   exit 1 when they differ
+  gpu_check.py same-tensors A.safetensors B.safetensors   exit 1 unless every tensor is bit-identical
   gpu_check.py report OUTDIR                              writes gpu-report.md and gpu-figures.json
 
 A figure record: {"check", "figure", "ours", "peer", "peer_name", "unit", "lower_is_better",
@@ -12,7 +13,7 @@ A figure record: {"check", "figure", "ours", "peer", "peer_name", "unit", "lower
 is the least speed the issue asks for. The checks file has one {"check", "status", "seconds",
 "note"} per check, status pass, fail or skip.
 """
-import argparse, json, math, os, re, sys
+import argparse, json, math, os, re, struct, sys
 
 
 def record(check, figure, ours, peer, peer_name, unit, lower_is_better, target=None):
@@ -98,6 +99,27 @@ def same_metrics(a, b, tol):
     return compared > 0
 
 
+def read_safetensors(path):
+    """{name: (dtype, shape, raw bytes)} from the format's layout: u64 header size, JSON, data."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + n])
+    header.pop("__metadata__", None)
+    return {k: (v["dtype"], v["shape"], blob[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]])
+            for k, v in header.items()}
+
+
+def same_tensors(a, b):
+    ta, tb = read_safetensors(a), read_safetensors(b)
+    if set(ta) != set(tb):
+        print(f"names differ: only in {a}: {sorted(set(ta) - set(tb))[:5]}, only in {b}: {sorted(set(tb) - set(ta))[:5]}")
+        return False
+    differ = [k for k in ta if ta[k] != tb[k]]
+    print(f"{len(ta)} tensors, {len(ta) - len(differ)} bit-identical" + (f"; differ: {differ[:5]}" if differ else ""))
+    return not differ
+
+
 def speed(f):
     if f["peer"] in (None, 0) or f["ours"] in (None, 0):
         return None
@@ -163,6 +185,9 @@ def main():
     s.add_argument("a")
     s.add_argument("b")
     s.add_argument("--tol", type=float, default=0.0)
+    t = sub.add_parser("same-tensors")
+    t.add_argument("a")
+    t.add_argument("b")
     r = sub.add_parser("report")
     r.add_argument("outdir")
     a = ap.parse_args()
@@ -174,6 +199,8 @@ def main():
         return 0 if recs else 1
     if a.cmd == "same-metrics":
         return 0 if same_metrics(a.a, a.b, a.tol) else 1
+    if a.cmd == "same-tensors":
+        return 0 if same_tensors(a.a, a.b) else 1
     return report(a.outdir)
 
 

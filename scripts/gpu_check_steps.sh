@@ -118,9 +118,10 @@ step_hf_transformers() {
     [ $a = llama ] && [ -f "$work/eval_a.json" ] && extra=(--results "$work/eval_a.json" --samples "$work/samples_a.jsonl")
     echo "-- $a"
     python3 "$root/bench/check_hf_export.py" --export "$work/hf_$a" "${extra[@]}" \
-      --generate-prompt "Once upon a time" --generate-expected "$work/gen_$a.txt" --max-new-tokens "$(size 8 24)" || ok=1
+      --generate-prompt "Once upon a time" --generate-expected "$work/gen_$a.txt" --max-new-tokens "$(size 8 24)" \
+      --save-back "$work/hf_back_$a" || ok=1
   done
-  [ $ok = 0 ] && echo "NOTE: transformers logits within 1e-4, same eval accuracy and same greedy text, for all three"
+  [ $ok = 0 ] && echo "NOTE: transformers logits within 1e-4, same eval accuracy and same greedy text, for all three; saved back for hf_import_back"
   return $ok
 }
 
@@ -166,4 +167,27 @@ step_mile_overhead() {
 step_gpt2_throughput() {
   BENCH_DIR=$work/gpt2 bash "$root/bench/train_gpt2_bench.sh" "$lmlab" | tee "$work/gpt2.txt" || return 1
   py figures gpt2 "$work/gpt2.txt" --check gpt2_throughput >>"$out/figures.jsonl"
+}
+
+# What transformers saved back in step_hf_transformers (save_pretrained in 1 MB shards with their
+# index, AutoTokenizer's files) imports with `lmlab import hf`: the imported checkpoint generates
+# lmlab's greedy text, and exported again its every tensor is bit-identical to the first export.
+step_hf_import_back() {
+  local a ok=0
+  for a in llama gpt2 moe; do
+    echo "-- $a"
+    [ -f "$work/hf_back_$a/config.json" ] || { echo "no $work/hf_back_$a (step hf_transformers did not save it)"; ok=1; continue; }
+    "$lmlab" import hf --input "$work/hf_back_$a" --output "$work/ck_back_$a" || { ok=1; continue; }
+    "$lmlab" generate --checkpoint "$work/ck_back_$a" --prompt "Once upon a time" --max-tokens "$(size 8 24)" \
+      --temperature 0 --device "$dev" >"$work/gen_back_$a.txt" || { ok=1; continue; }
+    if cmp -s "$work/gen_back_$a.txt" "$work/gen_$a.txt"; then
+      echo "greedy text equal: $(cat "$work/gen_back_$a.txt")"
+    else
+      echo "greedy text DIFFERENT: imported $(cat "$work/gen_back_$a.txt") / lmlab $(cat "$work/gen_$a.txt")"; ok=1
+    fi
+    "$lmlab" export hf --checkpoint "$work/ck_back_$a" --output "$work/hf_again_$a" || { ok=1; continue; }
+    py same-tensors "$work/hf_$a/model.safetensors" "$work/hf_again_$a/model.safetensors" || ok=1
+  done
+  [ $ok = 0 ] && echo "NOTE: LLaMA, GPT-2, Mixtral as transformers saved them (sharded) import: same greedy text, re-export bit-identical"
+  return $ok
 }
