@@ -1,10 +1,12 @@
 // lmlab data prepare --tokenizer tok.json --input F... --output DIR [--val-fraction X]
 // lmlab data check FILE... [--format auto|idx|cifar10|text-jsonl|response-tsv|instructions]
+#include <algorithm>
 #include <iostream>
 
 #include "commands.h"
 #include "lmlab/common/output_dir.h"
 #include "lmlab/data/data_check.h"
+#include "lmlab/data/documents.h"
 #include "lmlab/data/prepare.h"
 
 namespace lmlab::cli {
@@ -29,6 +31,20 @@ void add_check_command(CLI::App& data) {
   });
 }
 
+// "heading" when every file used one rule, else "eot, heading (val: line)" in file order.
+std::string split_rules(const nlohmann::json& doc_split) {
+  auto list = [](const nlohmann::json& rules) {
+    std::vector<std::string> seen;
+    for (const auto& r : rules)
+      if (std::find(seen.begin(), seen.end(), r) == seen.end()) seen.push_back(r);
+    std::string out;
+    for (const auto& r : seen) out += (out.empty() ? "" : ", ") + r;
+    return out;
+  };
+  std::string train = list(doc_split["inputs"]), val = list(doc_split["val_inputs"]);
+  return val.empty() || val == train ? train : train + " (val: " + val + ")";
+}
+
 }  // namespace
 
 void add_data_commands(CLI::App& app) {
@@ -43,9 +59,11 @@ void add_data_commands(CLI::App& app) {
   sub->add_option("--val-fraction", o->val_fraction, "Fraction of the documents held out for validation (the last ones)");
   sub->add_option("--val-input", o->val_inputs, "Validation text files (instead of --val-fraction)");
   sub->add_option("--doc-split", o->doc_split,
-                  "How files split into documents: eot (<|endoftext|> markers), line, file, auto (eot if present)")
-      ->check(CLI::IsMember({"auto", "eot", "line", "file"}));
-  sub->add_option("--threads", o->threads, "Tokenizer threads (0 = all cores)");
+                  "How each file splits into documents: eot (<|endoftext|> markers), heading (a WikiText '= Title =' "
+                  "line starts one), blank (blank lines between), line, file, auto (the first of eot, heading, "
+                  "blank the file shows, else file)")
+      ->check(CLI::IsMember(data::doc_split_names()));
+  sub->add_option("--threads", o->threads, "Tokenizer threads, also within one file (0 = all cores)");
   sub->add_flag("--force", *force, "Write into --output even when it holds files that are not prepared data");
   sub->callback([o, force] {
     std::vector<NamedPath> inputs = {{"--tokenizer", o->tokenizer}};
@@ -54,8 +72,9 @@ void add_data_commands(CLI::App& app) {
     check_output_dir({{"--output", o->output}, inputs, data::prepare_output_files(), *force});
     nlohmann::json meta = data::prepare_data(*o);
     std::cout << "wrote " << o->output << "/train.bin (" << meta["train"]["tokens"] << " tokens, "
-              << meta["train"]["documents"] << " documents), val.bin (" << meta["val"]["tokens"]
-              << " tokens), meta.json, tokenizer.json\n";
+              << meta["train"]["documents"] << " documents), val.bin (" << meta["val"]["tokens"] << " tokens, "
+              << meta["val"]["documents"] << " documents), meta.json, tokenizer.json; documents split by "
+              << split_rules(meta["doc_split"]) << "\n";
   });
   add_check_command(*data);
   add_rsel_build_command(*data);

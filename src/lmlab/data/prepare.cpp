@@ -1,16 +1,21 @@
-// Corpus -> token shards, tokenized in parallel (one contiguous range of documents per thread,
-// so the output does not depend on the thread count).
+// Corpus -> token shards. Every document is encoded on its own, so the shards do not depend on
+// how the documents are grouped: they are cut into chunks of consecutive documents that the
+// threads take in turn, and the chunks are joined in the original order (the output is the same
+// for every thread count).
 #include "lmlab/data/prepare.h"
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <deque>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
 #include "lmlab/common/progress.h"
+#include "lmlab/data/documents.h"
 #include "lmlab/data/shards.h"
 #include "lmlab/tokenizer/tokenizer.h"
 
@@ -18,87 +23,119 @@ namespace lmlab::data {
 
 namespace {
 
-const std::string kEot = "<|endoftext|>";
+const std::string kEot(kEndOfText);
 
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
-// Splits on `sep`, dropping the separators and documents that are empty after trimming
-// surrounding whitespace (the newline that precedes a marker line belongs to no document).
-void split_on(const std::string& text, const std::string& sep, std::vector<std::string>& docs) {
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t next = text.find(sep, pos);
-    if (next == std::string::npos) next = text.size();
-    std::string doc = trim(text.substr(pos, next - pos));
-    if (!doc.empty()) docs.push_back(std::move(doc));
-    pos = next + sep.size();
-  }
-}
-
-std::vector<std::string> read_documents(const std::vector<std::string>& files, const std::string& mode) {
-  std::vector<std::string> docs;
-  for (const auto& f : files) {
-    std::string text = read_file(f);
-    std::string m = mode == "auto" ? (text.find(kEot) != std::string::npos ? "eot" : "file") : mode;
-    if (m == "eot")
-      split_on(text, kEot, docs);
-    else if (m == "line")
-      split_on(text, "\n", docs);
-    else if (!text.empty())
-      docs.push_back(std::move(text));
-  }
-  return docs;
-}
-
-struct Split {
-  std::vector<uint32_t> ids;
-  int64_t documents = 0;
+// The documents of the input files, as views into the texts (a deque: adding a text never moves
+// the others), and the rule each file was split by.
+struct Corpus {
+  std::deque<std::string> texts;
+  std::vector<std::string_view> docs;
+  std::vector<std::string> rules;
 };
 
-Split tokenize(const tokenizer::Tokenizer& tok, const std::vector<std::string>& docs, size_t begin, size_t end,
-               uint32_t eot, int threads, const std::string& label) {
-  int64_t total_bytes = 0;
-  for (size_t i = begin; i < end; ++i) total_bytes += static_cast<int64_t>(docs[i].size());
-  Progress progress("tokenize " + label, total_bytes, "B");
+void read_documents(const std::vector<std::string>& files, DocSplit rule, Corpus& corpus) {
+  for (const auto& f : files) {
+    const std::string& text = corpus.texts.emplace_back(read_file(f));
+    DocSplit used = rule == DocSplit::kAuto ? detect_doc_split(text) : rule;
+    std::vector<std::string_view> docs = split_documents(text, used);
+    corpus.docs.insert(corpus.docs.end(), docs.begin(), docs.end());
+    corpus.rules.push_back(doc_split_name(used));
+  }
+}
+
+// Documents [begin, end) and their ids, each document's followed by <|endoftext|>.
+struct Chunk {
+  size_t begin = 0, end = 0;
+  std::vector<uint32_t> ids;
+};
+
+// Consecutive documents of about `target` bytes per chunk; a larger document is a chunk alone.
+void add_chunks(const std::vector<std::string_view>& docs, size_t begin, size_t end, size_t target,
+                std::vector<Chunk>& chunks) {
+  size_t bytes = 0;
+  for (size_t i = begin; i < end; ++i) {
+    if (i == begin || bytes >= target) {
+      chunks.push_back({i, i, {}});
+      bytes = 0;
+    }
+    chunks.back().end = i + 1;
+    bytes += docs[i].size();
+  }
+}
+
+// Encodes every chunk on `threads` threads, with progress in bytes. A chunk of one document much
+// larger than the others is encoded first, by the tokenizer's own parallel encoder (which cuts
+// the text only where that cannot change the ids), so one big file still uses every thread.
+void encode_chunks(const tokenizer::Tokenizer& tok, const std::vector<std::string_view>& docs, uint32_t eot,
+                   int threads, size_t big, std::vector<Chunk>& chunks) {
+  int64_t total = 0;
+  for (const auto& d : docs) total += static_cast<int64_t>(d.size());
+  Progress progress("tokenize", total, "B");
   std::atomic<int64_t> done{0};
-  size_t n = end - begin;
-  size_t parts = std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(threads), n));
-  std::vector<std::vector<uint32_t>> out(parts);
-  std::vector<std::thread> pool;
+  std::vector<size_t> rest;
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    Chunk& chunk = chunks[c];
+    if (chunk.end - chunk.begin != 1 || docs[chunk.begin].size() < big) {
+      rest.push_back(c);
+      continue;
+    }
+    chunk.ids = tok.encode_parallel(docs[chunk.begin], threads);
+    chunk.ids.push_back(eot);
+    progress.update(done += static_cast<int64_t>(docs[chunk.begin].size()));
+  }
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
   std::exception_ptr error;
   std::mutex error_mutex;
-  for (size_t p = 0; p < parts; ++p) {
-    pool.emplace_back([&, p] {
-      try {
-        for (size_t i = begin + n * p / parts; i < begin + n * (p + 1) / parts; ++i) {
+  auto work = [&] {
+    try {
+      for (size_t k; !failed && (k = next.fetch_add(1)) < rest.size();) {
+        Chunk& chunk = chunks[rest[k]];
+        for (size_t i = chunk.begin; i < chunk.end; ++i) {
           std::vector<uint32_t> ids = tok.encode(docs[i]);
-          out[p].insert(out[p].end(), ids.begin(), ids.end());
-          out[p].push_back(eot);
+          chunk.ids.insert(chunk.ids.end(), ids.begin(), ids.end());
+          chunk.ids.push_back(eot);
           done += static_cast<int64_t>(docs[i].size());
         }
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        error = std::current_exception();
       }
-    });
-  }
-  while (true) {
-    bool all_done = done.load() >= total_bytes;
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+      failed = true;
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads && static_cast<size_t>(t) < rest.size(); ++t) pool.emplace_back(work);
+  while (!failed && done.load() < total) {
     progress.update(done.load());
-    if (all_done) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (error) break;
   }
   for (auto& t : pool) t.join();
   if (error) std::rethrow_exception(error);
-  Split s;
-  for (auto& part : out) s.ids.insert(s.ids.end(), part.begin(), part.end());
-  s.documents = static_cast<int64_t>(n);
-  progress.finish(std::to_string(s.ids.size()) + " tokens");
-  return s;
+  size_t tokens = 0;
+  for (const auto& c : chunks) tokens += c.ids.size();
+  progress.update(done.load());
+  progress.finish(std::to_string(tokens) + " tokens");
+}
+
+// The ids of chunks [begin, end), in order.
+std::vector<uint32_t> join_chunks(const std::vector<Chunk>& chunks, size_t begin, size_t end) {
+  size_t n = 0;
+  for (size_t c = begin; c < end; ++c) n += chunks[c].ids.size();
+  std::vector<uint32_t> ids;
+  ids.reserve(n);
+  for (size_t c = begin; c < end; ++c) ids.insert(ids.end(), chunks[c].ids.begin(), chunks[c].ids.end());
+  return ids;
+}
+
+[[noreturn]] void too_few_documents(const PrepareOptions& o, const Corpus& corpus) {
+  std::string why;
+  if (o.inputs.size() == 1 && corpus.docs.size() == 1)
+    why = " (--doc-split " + o.doc_split + " read " + o.inputs[0] + " as one document" +
+          (o.doc_split == "auto" ? ": it has no " + kEot + " marker, top-level heading or blank line" : "") + ")";
+  throw UserError("data prepare: " + std::to_string(corpus.docs.size()) +
+                  " document(s) are too few to hold out a validation split" + why +
+                  "; add text, use --val-input, or choose --doc-split line");
 }
 
 }  // namespace
@@ -111,43 +148,54 @@ const std::vector<std::string>& prepare_output_files() {
 nlohmann::json prepare_data(const PrepareOptions& o) {
   if (o.inputs.empty()) throw UserError("data prepare: no --input files");
   if (!(o.val_fraction >= 0 && o.val_fraction < 1)) throw UserError("data prepare: --val-fraction must be in [0, 1)");
+  const DocSplit rule = parse_doc_split(o.doc_split, "--doc-split");
   tokenizer::Tokenizer tok = tokenizer::Tokenizer::load(o.tokenizer);
   std::optional<uint32_t> eot = tok.special_id(kEot);
   if (!eot) throw_user_error(o.tokenizer, "tokenizer has no " + kEot + " special token to separate documents");
-  int threads = o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
-  std::vector<std::string> docs = read_documents(o.inputs, o.doc_split);
-  size_t n_train = docs.size(), n_val = 0;
+  Corpus corpus;
+  read_documents(o.inputs, rule, corpus);
+  const std::vector<std::string> train_rules = corpus.rules;
+  size_t n_train = corpus.docs.size(), n_val = 0;
   if (!o.val_inputs.empty()) {
-    std::vector<std::string> val = read_documents(o.val_inputs, o.doc_split);
-    n_val = val.size();
-    docs.insert(docs.end(), std::make_move_iterator(val.begin()), std::make_move_iterator(val.end()));
+    read_documents(o.val_inputs, rule, corpus);
+    n_val = corpus.docs.size() - n_train;
   } else {
-    n_val = static_cast<size_t>(std::ceil(o.val_fraction * static_cast<double>(docs.size())));
-    if (o.val_fraction > 0 && n_val >= docs.size())
-      throw UserError("data prepare: " + std::to_string(docs.size()) +
-                      " document(s) are too few to hold out a validation split; add text or use --val-input");
-    n_train = docs.size() - n_val;
+    n_val = static_cast<size_t>(std::ceil(o.val_fraction * static_cast<double>(n_train)));
+    if (o.val_fraction > 0 && n_val >= n_train) too_few_documents(o, corpus);
+    n_train -= n_val;
   }
   if (n_train == 0) throw UserError("data prepare: the input files contain no text");
 
-  Split train = tokenize(tok, docs, 0, n_train, *eot, threads, "train");
-  Split val = tokenize(tok, docs, n_train, n_train + n_val, *eot, threads, "val");
+  // Chunks of ~1/8 of a thread's share (so threads finish together), within [64 KiB, 4 MiB].
+  size_t bytes = 0;
+  for (const auto& d : corpus.docs) bytes += d.size();
+  const size_t target = std::clamp<size_t>(bytes / (static_cast<size_t>(threads) * 8), 64 << 10, 4 << 20);
+  std::vector<Chunk> chunks;
+  add_chunks(corpus.docs, 0, n_train, target, chunks);
+  const size_t val_chunk = chunks.size();
+  add_chunks(corpus.docs, n_train, n_train + n_val, target, chunks);
+  encode_chunks(tok, corpus.docs, *eot, threads, 4 * target, chunks);
+  std::vector<uint32_t> train = join_chunks(chunks, 0, val_chunk), val = join_chunks(chunks, val_chunk, chunks.size());
 
   make_dirs(o.output);
   int id_bytes = id_bytes_for_vocab(tok.vocab_size());
-  write_token_shard(o.output + "/train.bin", train.ids, id_bytes);
-  write_token_shard(o.output + "/val.bin", val.ids, id_bytes);
+  write_token_shard(o.output + "/train.bin", train, id_bytes);
+  write_token_shard(o.output + "/val.bin", val, id_bytes);
   write_file_atomic(o.output + "/tokenizer.json", read_file(o.tokenizer));
+  std::vector<std::string> val_rules(corpus.rules.begin() + static_cast<std::ptrdiff_t>(train_rules.size()),
+                                     corpus.rules.end());
   nlohmann::json meta = {
       {"vocab_size", tok.vocab_size()},
       {"eot_id", *eot},
       {"id_bytes", id_bytes},
-      {"train", {{"file", "train.bin"}, {"tokens", train.ids.size()}, {"documents", train.documents}}},
-      {"val", {{"file", "val.bin"}, {"tokens", val.ids.size()}, {"documents", val.documents}}},
+      {"train", {{"file", "train.bin"}, {"tokens", train.size()}, {"documents", n_train}}},
+      {"val", {{"file", "val.bin"}, {"tokens", val.size()}, {"documents", n_val}}},
       {"tokenizer", "tokenizer.json"},
       {"inputs", o.inputs},
       {"val_inputs", o.val_inputs},
+      {"doc_split", {{"inputs", train_rules}, {"val_inputs", val_rules}}},
   };
   write_file_atomic(o.output + "/meta.json", meta.dump(2) + "\n");
   return meta;

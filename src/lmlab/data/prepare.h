@@ -14,15 +14,16 @@ struct PrepareOptions {
   std::vector<std::string> inputs;
   std::vector<std::string> val_inputs;  // when given, the validation split is these files
   std::string output;
-  double val_fraction = 0.05;           // else the last fraction of the documents
-  // How text files split into documents: "eot" on literal "<|endoftext|>" lines, "line" one
-  // per non-empty line, "file" one per file, "auto" = eot when the text has the marker, else file.
+  double val_fraction = 0.05;           // else the last ceil(fraction * n) of the n documents
+  // How each file splits into documents: a name of documents.h's rules ("auto", "eot",
+  // "heading", "blank", "line", "file"); auto picks one per file.
   std::string doc_split = "auto";
-  int threads = 0;  // 0 = hardware concurrency
+  int threads = 0;  // 0 = hardware concurrency; the output is the same for every count
 };
 
 // Returns the meta.json it wrote: {"vocab_size", "eot_id", "id_bytes", "train": {"file",
-// "tokens", "documents"}, "val": {...}, "tokenizer": "tokenizer.json", "inputs": [...]}.
+// "tokens", "documents"}, "val": {...}, "tokenizer": "tokenizer.json", "inputs": [...],
+// "val_inputs": [...], "doc_split": {"inputs": [rule per file], "val_inputs": [...]}}.
 nlohmann::json prepare_data(const PrepareOptions& options);
 
 // The files prepare_data writes into the output: a directory holding only these is earlier
