@@ -65,8 +65,9 @@ namespace {
 // One run of the loop: the state every step shares, and the StepEnv a task's step sees.
 class Engine : public StepEnv {
  public:
-  Engine(Task& task, Experiment& exp, bool resume, Distributed& dist, TaskEnv& env)
-      : task_(task), exp_(exp), tc_(exp.train), dist_(dist), env_(env), resume_(resume) {}
+  // `threads`: the thread plan's line (cpu_threads.h), printed once the run is set up.
+  Engine(Task& task, Experiment& exp, bool resume, Distributed& dist, TaskEnv& env, std::string threads)
+      : task_(task), exp_(exp), tc_(exp.train), dist_(dist), env_(env), resume_(resume), threads_(std::move(threads)) {}
 
   TrainResult run();
 
@@ -97,7 +98,7 @@ class Engine : public StepEnv {
   Distributed& dist_;
   TaskEnv& env_;
   bool resume_;
-  std::string config_toml_;
+  std::string threads_, config_toml_;
   std::unique_ptr<AdamW> opt_;
   std::vector<torch::Tensor> trainable_;
   std::unique_ptr<runlog::MetricsLogger> metrics_;
@@ -285,6 +286,8 @@ TrainResult Engine::run() {
     // A time budget usually ends the run before `steps` (the quickstart), so then the line
     // shows the time left instead of a step ETA that would be wrong.
     progress_ = std::make_unique<Progress>("train", tc_.max_minutes > 0 ? -1 : steps, "step");
+    // After everything that can refuse the run, so a refusal stays one line.
+    std::cerr << threads_ << "\n";
     std::string source;
     peak_flops_ = mfu_peak_flops(env_.device.is_cuda(), tc_.peak_tflops, TrainConfig{}.peak_tflops, &source);
     std::cerr << "mfu peak: " << Progress::format_rate(peak_flops_, "FLOP") << " per device (" << source << ")\n";
@@ -379,8 +382,7 @@ TrainResult run_engine(Task& task, Experiment exp, bool resume) {
   dist.check_same("data", data_fingerprint(exp.data.dir));
   if (tc.precision == "bf16" && !device.is_cuda())
     throw UserError("train.precision = \"bf16\" needs CUDA (bf16 autocast on the CPU is not supported); use \"auto\"");
-  const std::string threads = apply_threads(plan_threads(read_thread_env(), /*can_reexec=*/false));
-  if (dist.is_main()) std::cerr << threads << "\n";
+  std::string threads = apply_threads(plan_threads(read_thread_env(), /*can_reexec=*/false));
   TaskEnv env(exp, device);
   env.rank = dist.rank();
   env.world_size = dist.world_size();
@@ -391,7 +393,7 @@ TrainResult run_engine(Task& task, Experiment exp, bool resume) {
   env.rank_mean = [&](const torch::Tensor& t) { return dist.mean(t); };
   env.all_reduce_sum = [&](std::vector<torch::Tensor>& t) { dist.all_reduce_sum(t); };
   task.setup(env);
-  Engine engine(task, exp, resume, dist, env);
+  Engine engine(task, exp, resume, dist, env, std::move(threads));
   return engine.run();
 }
 
