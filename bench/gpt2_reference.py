@@ -220,6 +220,7 @@ def run(a, mode, device):
     flops = model.train_flops_per_token(a.seq_len)
     return {
         "impl": "pytorch-" + mode, "torch": torch.__version__, "device": str(device),
+        "threads": torch.get_num_threads(),
         "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "arch": a.arch, "params": sum(p.numel() for p in model.parameters()),
         "flops_per_token": flops, "batch": a.batch, "seq_len": a.seq_len, "steps": a.steps,
@@ -268,10 +269,15 @@ def main():
     p.add_argument("--data", help="raw little-endian uint16 token file (default: random tokens)")
     p.add_argument("--header-bytes", type=int, default=0, help="bytes to skip at the start of --data")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--threads", type=int, default=0,
+                   help="torch.set_num_threads (intra-op threads; 0 = torch's default). OpenBLAS takes "
+                        "OPENBLAS_NUM_THREADS / OMP_NUM_THREADS from the environment, as in lmlab")
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument("--out", help="also append the JSON lines to this file")
     a = p.parse_args()
 
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
     device = torch.device(a.device)
     for mode in a.modes.split(","):
         result = run(a, mode, device)

@@ -7,6 +7,8 @@
 #include "lmlab/common/output_dir.h"
 #include "lmlab/config/config.h"
 #include "lmlab/train/checkpoint.h"
+#include "lmlab/train/cpu_threads.h"
+#include "lmlab/train/device.h"
 #include "lmlab/train/experiment.h"
 #include "lmlab/train/trainer.h"
 
@@ -54,6 +56,12 @@ void run_train(const TrainOptions& o) {
     return;
   }
   check_run_dir(exp, o.force);
+  // CPU training on several cores restarts once with OMP_WAIT_POLICY=PASSIVE (cpu_threads.h).
+  if (train::pick_device(exp.run.device).is_cpu()) {
+    std::cout.flush();
+    std::cerr.flush();
+    train::reexec_for_threads();
+  }
   train::TrainResult r = train::run_training(exp, o.resume);
   if (!r.checkpoint.empty())
     std::cout << "trained " << r.steps << " steps; "

@@ -94,15 +94,33 @@ TEST(AdamW, StateRoundTripContinuesIdentically) {
   EXPECT_THROW(other.load(a.state(), "opt.safetensors"), lmlab::UserError);
 }
 
-TEST(ClipGradNorm, ReturnsTheNormAndScalesToTheLimit) {
+TEST(ClipGradNorm, TheGlobalNormAndTheFactorThatBringsItToTheLimit) {
   torch::Tensor a = torch::zeros({2}, torch::requires_grad()), b = torch::zeros({1}, torch::requires_grad());
+  torch::Tensor unused = torch::zeros({3}, torch::requires_grad());  // no gradient: skipped
   a.mutable_grad() = torch::tensor({3.0f, 0.0f});
   b.mutable_grad() = torch::tensor({4.0f});
-  EXPECT_NEAR(clip_grad_norm({a, b}, 1.0), 5.0, 1e-6);
-  EXPECT_NEAR(a.grad()[0].item<double>(), 0.6, 1e-5);
-  EXPECT_NEAR(b.grad()[0].item<double>(), 0.8, 1e-5);
-  EXPECT_NEAR(clip_grad_norm({a, b}, 10.0), 1.0, 1e-5);  // under the limit: untouched
-  EXPECT_NEAR(a.grad()[0].item<double>(), 0.6, 1e-5);
+  EXPECT_NEAR(global_grad_norm({a, b, unused}), 5.0, 1e-6);
+  EXPECT_DOUBLE_EQ(clip_scale(5.0, 1.0), 1.0 / (5.0 + 1e-6));  // torch.nn.utils.clip_grad_norm_'s factor
+  EXPECT_EQ(clip_scale(5.0, 10.0), 1.0);                       // under the limit: untouched
+  EXPECT_EQ(clip_scale(5.0, 0.0), 1.0);                        // 0 = off
+  EXPECT_EQ(global_grad_norm({unused}), 0.0);
+}
+
+// The clipping factor folded into the fused update equals scaling the gradients first.
+TEST(AdamW, GradScaleEqualsScaledGradients) {
+  lmlab::TrainConfig c;
+  torch::manual_seed(3);
+  torch::Tensor w = torch::randn({300, 70}, torch::requires_grad());
+  torch::Tensor w2 = w.detach().clone().requires_grad_();
+  AdamW folded({{"w", w}}, c), scaled({{"w", w2}}, c);
+  for (int i = 0; i < 3; ++i) {
+    torch::Tensor g = torch::randn({300, 70});
+    w.mutable_grad() = g.clone();
+    w2.mutable_grad() = g * 0.25;
+    folded.step(1e-2, 0.25);
+    scaled.step(1e-2);
+    EXPECT_TRUE(torch::equal(w, w2)) << i;
+  }
 }
 
 TEST(Checkpoint, WriteFindLatestReadAndPrune) {

@@ -17,8 +17,10 @@
 #include "lmlab/config/config.h"
 #include "lmlab/runlog/metrics.h"
 #include "lmlab/train/checkpoint.h"
+#include "lmlab/train/cpu_threads.h"
 #include "lmlab/train/distributed.h"
 #include "lmlab/train/engine_state.h"
+#include "lmlab/train/mfu.h"
 #include "lmlab/train/model_state.h"
 #include "lmlab/train/optimizer.h"
 #include "lmlab/train/schedule.h"
@@ -63,8 +65,9 @@ namespace {
 // One run of the loop: the state every step shares, and the StepEnv a task's step sees.
 class Engine : public StepEnv {
  public:
-  Engine(Task& task, Experiment& exp, bool resume, Distributed& dist, TaskEnv& env)
-      : task_(task), exp_(exp), tc_(exp.train), dist_(dist), env_(env), resume_(resume) {}
+  // `threads`: the thread plan's line (cpu_threads.h), printed once the run is set up.
+  Engine(Task& task, Experiment& exp, bool resume, Distributed& dist, TaskEnv& env, std::string threads)
+      : task_(task), exp_(exp), tc_(exp.train), dist_(dist), env_(env), resume_(resume), threads_(std::move(threads)) {}
 
   TrainResult run();
 
@@ -95,14 +98,14 @@ class Engine : public StepEnv {
   Distributed& dist_;
   TaskEnv& env_;
   bool resume_;
-  std::string config_toml_;
+  std::string threads_, config_toml_;
   std::unique_ptr<AdamW> opt_;
   std::vector<torch::Tensor> trainable_;
   std::unique_ptr<runlog::MetricsLogger> metrics_;
   std::unique_ptr<Progress> progress_;
   TrainResult result_;
   int64_t step_ = 0, units_ = 0, step_units_ = 0, interval_units_ = 0, steps_per_epoch_ = 0;
-  double lr_ = 0;
+  double lr_ = 0, peak_flops_ = 0;  // peak_flops_: MFU's per device (mfu.h)
   // What the last update() measured, and the sums backward() gathers until the next one.
   double loss_value_ = 0, grad_norm_ = 0;
   torch::Tensor report_sum_;
@@ -179,7 +182,7 @@ void Engine::update() {
   if (reports_ == 0) throw std::logic_error("task step called update() without a backward()");
   dist_.average_gradients(trainable_);
   loss_value_ = dist_.mean(report_sum_ / static_cast<double>(reports_)).item<double>();
-  grad_norm_ = clip_grad_norm(trainable_, tc_.grad_clip);
+  grad_norm_ = global_grad_norm(trainable_);
   report_sum_ = torch::Tensor();
   reports_ = 0;
   if (!std::isfinite(loss_value_) || !std::isfinite(grad_norm_)) {
@@ -193,7 +196,7 @@ void Engine::update() {
                     ", gradient norm " + std::to_string(grad_norm_) + where +
                     " (lower train.lr, raise train.warmup_steps or check the data)");
   }
-  opt_->step(lr_);
+  opt_->step(lr_, clip_scale(grad_norm_, tc_.grad_clip));  // clipping folded into the update
   opt_->zero_grad();
 }
 
@@ -232,8 +235,7 @@ void Engine::log_step(double minutes) {
   auto now = std::chrono::steady_clock::now();
   const double seconds = std::chrono::duration<double>(now - interval_start_).count();
   const double units_per_s = seconds > 0 ? static_cast<double>(interval_units_) / seconds : 0.0;
-  const double peak = tc_.peak_tflops * 1e12 * static_cast<double>(dist_.world_size());
-  const double mfu = peak > 0 ? task_.train_flops_per_unit() * units_per_s / peak : 0.0;
+  const double mfu = model_flops_utilisation(task_.train_flops_per_unit(), units_per_s, peak_flops_, dist_.world_size());
   const std::string unit = task_.unit();
   nlohmann::json record = {{unit, units_}, {"loss", loss_value_}, {"lr", lr_}, {"grad_norm", grad_norm_},
                            {unit + "_per_s", units_per_s}, {"mfu", mfu}};
@@ -284,6 +286,11 @@ TrainResult Engine::run() {
     // A time budget usually ends the run before `steps` (the quickstart), so then the line
     // shows the time left instead of a step ETA that would be wrong.
     progress_ = std::make_unique<Progress>("train", tc_.max_minutes > 0 ? -1 : steps, "step");
+    // After everything that can refuse the run, so a refusal stays one line.
+    std::cerr << threads_ << "\n";
+    std::string source;
+    peak_flops_ = mfu_peak_flops(env_.device.is_cuda(), tc_.peak_tflops, TrainConfig{}.peak_tflops, &source);
+    std::cerr << "mfu peak: " << Progress::format_rate(peak_flops_, "FLOP") << " per device (" << source << ")\n";
   }
   env_.start_step = step_;
   task_.on_start(env_);
@@ -375,6 +382,7 @@ TrainResult run_engine(Task& task, Experiment exp, bool resume) {
   dist.check_same("data", data_fingerprint(exp.data.dir));
   if (tc.precision == "bf16" && !device.is_cuda())
     throw UserError("train.precision = \"bf16\" needs CUDA (bf16 autocast on the CPU is not supported); use \"auto\"");
+  std::string threads = apply_threads(plan_threads(read_thread_env(), /*can_reexec=*/false));
   TaskEnv env(exp, device);
   env.rank = dist.rank();
   env.world_size = dist.world_size();
@@ -385,7 +393,7 @@ TrainResult run_engine(Task& task, Experiment exp, bool resume) {
   env.rank_mean = [&](const torch::Tensor& t) { return dist.mean(t); };
   env.all_reduce_sum = [&](std::vector<torch::Tensor>& t) { dist.all_reduce_sum(t); };
   task.setup(env);
-  Engine engine(task, exp, resume, dist, env);
+  Engine engine(task, exp, resume, dist, env, std::move(threads));
   return engine.run();
 }
 

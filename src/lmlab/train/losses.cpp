@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "lmlab/common/error.h"
+#include "lmlab/train/softmax_ce.h"
 
 namespace lmlab::train {
 
@@ -60,7 +61,9 @@ LmLossParts lm_loss_parts(const LossConfig& cfg, const torch::Tensor& logits, co
               "lm_loss: logits must be (N, V) and targets (N)");
   if (cfg.gamma < 0) throw UserError("[train.loss] gamma must be >= 0, got " + std::to_string(cfg.gamma));
   if (cfg.type == "ce") {
-    auto loss = F::cross_entropy(logits, targets, F::CrossEntropyFuncOptions().ignore_index(kIgnoreIndex));
+    auto loss = softmax_cross_entropy_applies(logits)
+                    ? softmax_cross_entropy(logits, targets)
+                    : F::cross_entropy(logits, targets, F::CrossEntropyFuncOptions().ignore_index(kIgnoreIndex));
     return {loss, loss.detach()};
   }
   const std::vector<std::string>& types = loss_type_names();

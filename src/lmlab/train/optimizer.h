@@ -21,8 +21,10 @@ class AdamW {
  public:
   AdamW(const std::vector<std::pair<std::string, torch::Tensor>>& named_params, const TrainConfig& cfg);
 
-  // One update with learning rate `lr` from the parameters' current .grad().
-  void step(double lr);
+  // One update with learning rate `lr` from the parameters' current .grad() times
+  // `grad_scale` (the clipping factor, clip_scale; the gradients themselves are not changed).
+  // fp32 CPU tensors take one fused pass each; the rest the same arithmetic op by op.
+  void step(double lr, double grad_scale = 1.0);
   void zero_grad();
 
   const std::vector<torch::Tensor>& params() const { return params_; }
@@ -41,7 +43,10 @@ class AdamW {
   int64_t t_ = 0;
 };
 
-// Global L2 norm of all gradients; scales them in place so it is at most `max_norm` (> 0).
-double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm);
+// Global L2 norm of all gradients (undefined ones skipped).
+double global_grad_norm(const std::vector<torch::Tensor>& params);
+// The factor that brings a gradient of norm `norm` to at most `max_norm` (1 when max_norm is 0
+// or the norm is within it): max_norm / (norm + 1e-6), as torch.nn.utils.clip_grad_norm_.
+double clip_scale(double norm, double max_norm);
 
 }  // namespace lmlab::train
