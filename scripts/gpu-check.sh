@@ -107,6 +107,7 @@ check data_parallel    120 -               step_data_parallel
 check tensorboard      60  -               step_tensorboard
 check tensorboard_py   60  py:tensorboard  step_tensorboard_py
 check tokenizers_py    240 py:tokenizers,tiktoken step_tokenizers_py
+check size_limit       30  cuda            step_size_limit
 
 py report "$out"
 rc=$?
