@@ -182,7 +182,7 @@ step_size_limit() {
     --set model.max_seq_len=16 --set train.batch_size=1)
   out=$("$lmlab" "${args[@]}" --set run.device=cuda 2>&1) || rc=$?
   cpu=$("$lmlab" "${args[@]}" --set run.device=cpu 2>&1) || cpu_rc=$?
-  if [ $rc != 2 ] || ! grep -q "model.n_layer = $layers: .* of device memory" <<<"$out"; then
+  if [ $rc != 2 ] || ! grep -q "model.d_model = 4096: .* of device memory" <<<"$out"; then
     echo "cuda: not refused naming device memory (exit $rc): $out"; return 1
   fi
   if [ $cpu_rc = 0 ] && grep -q '^counted_from config' <<<"$cpu"; then
