@@ -108,6 +108,7 @@ check tensorboard      60  -               step_tensorboard
 check tensorboard_py   60  py:tensorboard  step_tensorboard_py
 check tokenizers_py    240 py:tokenizers,tiktoken step_tokenizers_py
 check hf_import_back   120 py:torch,transformers step_hf_import_back
+check size_limit       30  cuda            step_size_limit
 
 py report "$out"
 rc=$?

@@ -191,3 +191,30 @@ step_hf_import_back() {
   [ $ok = 0 ] && echo "NOTE: LLaMA, GPT-2, Mixtral as transformers saved them (sharded) import: same greedy text, re-export bit-identical"
   return $ok
 }
+
+# The size check against the GPU's memory, not the host's (issue #23): a dense LLaMA sized to
+# ~1.1x the device's memory (d_model 4096, ~3 GiB of weights, gradients and AdamW state per
+# layer) is refused by `train --print-params` on CUDA with exit 2 naming device memory; the same
+# config with run.device = cpu is checked against host memory instead and, where it fits there
+# (an 80 GB H100 in a 128 GiB machine), counted from the config alone (nothing is built).
+step_size_limit() {
+  local gpu_mib layers rc=0 cpu_rc=0 out cpu
+  gpu_mib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits | head -n1) || return 1
+  layers=$(( (gpu_mib * 11 / 10 / 1024 - 2) / 3 + 1 ))
+  local args=(train --config "$root/configs/quickstart.toml" --print-params --set model.vocab_size=32000
+    --set model.d_model=4096 --set model.n_head=32 --set model.n_layer="$layers" --set data.seq_len=16
+    --set model.max_seq_len=16 --set train.batch_size=1)
+  out=$("$lmlab" "${args[@]}" --set run.device=cuda 2>&1) || rc=$?
+  cpu=$("$lmlab" "${args[@]}" --set run.device=cpu 2>&1) || cpu_rc=$?
+  if [ $rc != 2 ] || ! grep -q "model.d_model = 4096: .* of device memory" <<<"$out"; then
+    echo "cuda: not refused naming device memory (exit $rc): $out"; return 1
+  fi
+  if [ $cpu_rc = 0 ] && grep -q '^counted_from config' <<<"$cpu"; then
+    echo "NOTE: $layers layers: refused on CUDA ($(grep -o "CUDA device [0-9]*'s [0-9.]* GiB of device memory" <<<"$out")), counted from the config on the CPU"
+  elif [ $cpu_rc = 2 ] && grep -q "this machine's" <<<"$cpu"; then
+    echo "NOTE: $layers layers: refused on CUDA naming device memory; the host has less memory than the GPU, so the CPU refuses too"
+  else
+    echo "cpu: unexpected (exit $cpu_rc): $cpu"; return 1
+  fi
+  printf '%s\n%s\n' "$out" "$cpu"
+}

@@ -11,6 +11,18 @@
 #include <vector>
 
 #include "lmlab/common/error.h"
+#include "lmlab/train/param_count.h"
+
+// The device's memory is asked from CUDA only in a CUDA build of libtorch (LMLAB_WITH_CUDA,
+// cmake/Dependencies.cmake) whose headers are there; a CPU build (Debian's libtorch 1.13) checks
+// against host memory only.
+#if defined(LMLAB_WITH_CUDA) && __has_include(<ATen/cuda/CUDAContext.h>)
+#define LMLAB_SIZE_CHECK_CUDA 1
+#include <ATen/cuda/CUDAContext.h>
+#include <torch/cuda.h>
+#else
+#define LMLAB_SIZE_CHECK_CUDA 0
+#endif
 
 namespace lmlab::train {
 
@@ -45,6 +57,16 @@ double physical_memory() {
   const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
   return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0;
 }
+
+#if LMLAB_SIZE_CHECK_CUDA
+// The rank's device as pick_device chooses it: LOCAL_RANK (else RANK) modulo the device count.
+int64_t local_device() {
+  const char* v = std::getenv("LOCAL_RANK");
+  if (!v || !*v) v = std::getenv("RANK");
+  const int64_t rank = v && *v ? std::max<int64_t>(std::atoll(v), 0) : 0;
+  return rank % std::max<int64_t>(static_cast<int64_t>(torch::cuda::device_count()), 1);
+}
+#endif
 
 // The keys that set the estimate, each with a way to put it back to its default.
 struct SizeKey {
@@ -82,17 +104,46 @@ SizeEstimate estimate_training_size(const Experiment& exp) {
   const auto [ffn_params, ffn_active] = ffn_size(m);
   SizeEstimate s;
   s.params = V * d * (m.tie_embeddings ? 1 : 2) + static_cast<double>(m.max_seq_len) * d + L * (4 * d * d + ffn_params);
+  if (m.family == "decoder") {
+    try {
+      if (auto exact = count_decoder(m, exp.data.seq_len)) s.params = exact->total;
+    } catch (const UserError&) {
+      // A model its constructor refuses (or vocab_size 0, not yet filled in) keeps the bound;
+      // the refusal comes where it is built, with its own line.
+    }
+  }
   const double activations = 4 * B * T * (L * (16 * d + 2 * heads * T + 3 * ffn_active) + 3 * V);
   s.bytes = 16 * s.params + activations;
   return s;
 }
 
-void check_training_size(const Experiment& exp, double memory_bytes) {
+MemoryLimit host_memory(double bytes) {
+  if (bytes <= 0) bytes = physical_memory();
+  return {bytes, "this machine's " + human_bytes(bytes) + " of memory"};
+}
+
+MemoryLimit training_memory(const std::string& device_choice) {
+#if LMLAB_SIZE_CHECK_CUDA
+  if (device_choice != "cpu" && torch::cuda::is_available()) {
+    const int64_t index = local_device();
+    const cudaDeviceProp* p = at::cuda::getDeviceProperties(static_cast<int>(index));
+    const double bytes = static_cast<double>(p->totalGlobalMem);
+    return {bytes, "CUDA device " + std::to_string(index) + "'s " + human_bytes(bytes) + " of device memory (" +
+                       std::string(p->name) + ")"};
+  }
+#else
+  (void)device_choice;  // a CPU build trains in host memory whatever it is asked
+#endif
+  return host_memory();
+}
+
+void check_training_size(const Experiment& exp) { check_training_size(exp, training_memory(exp.run.device)); }
+
+void check_training_size(const Experiment& exp, const MemoryLimit& limit) {
   const char* skip = std::getenv("LMLAB_NO_SIZE_CHECK");
   if (skip && std::string(skip) == "1") return;
-  if (memory_bytes <= 0) memory_bytes = physical_memory();
   const SizeEstimate s = estimate_training_size(exp);
-  if (memory_bytes <= 0 || s.bytes <= memory_bytes) return;
+  if (limit.bytes <= 0 || s.bytes <= limit.bytes) return;
   // The key whose default value would shrink the estimate most is the one to fix.
   Experiment defaults, current = exp;
   const char* culprit = size_keys().front().name;
@@ -106,8 +157,8 @@ void check_training_size(const Experiment& exp, double memory_bytes) {
   }
   throw UserError(std::string(culprit) + " = " + std::to_string(value) + ": training this config needs about " +
                   human_bytes(s.bytes) + " (" + human_bytes(16 * s.params) +
-                  " of parameters, gradients and AdamW state, the rest activations), more than this machine's " +
-                  human_bytes(memory_bytes) + " of memory (LMLAB_NO_SIZE_CHECK=1 tries anyway)");
+                  " of parameters, gradients and AdamW state, the rest activations), more than " + limit.what +
+                  " (LMLAB_NO_SIZE_CHECK=1 tries anyway)");
 }
 
 }  // namespace lmlab::train

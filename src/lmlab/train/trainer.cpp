@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "lmlab/train/print_params.h"
 #include "lmlab/train/size_check.h"
 #include "lmlab/train/task.h"
 
@@ -15,7 +16,8 @@ TrainResult run_training(Experiment exp, bool resume) {
 }
 
 std::string describe_model(Experiment exp) {
-  check_training_size(exp);
+  if (auto counted = describe_from_config(exp)) return *counted;
+  check_training_size(exp);  // no config-only count (print_params.h): build the model
   std::unique_ptr<Task> task = TaskRegistry::instance().make(exp.run.task);
   TaskEnv env(exp, torch::kCPU);
   task->setup(env);
@@ -24,7 +26,8 @@ std::string describe_model(Experiment exp) {
   const std::vector<std::string> frozen = frozen_parameters(*task, exp.train);
   for (const auto& item : task->module().named_parameters())
     if (std::find(frozen.begin(), frozen.end(), item.key()) == frozen.end()) trainable += item.value().numel();
-  return out + "trainable_params " + std::to_string(trainable) + "\n";
+  return out + "trainable_params " + std::to_string(trainable) + "\ncounted_from built model (task \"" + exp.run.task +
+         "\", family \"" + exp.model.family + "\": no config-only count)\n";
 }
 
 }  // namespace lmlab::train

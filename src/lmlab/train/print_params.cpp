@@ -1,0 +1,88 @@
+// --print-params from the config alone (see print_params.h).
+#include "lmlab/train/print_params.h"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "lmlab/common/error.h"
+#include "lmlab/data/shards.h"
+#include "lmlab/tokenizer/tokenizer.h"
+#include "lmlab/train/param_count.h"
+#include "lmlab/train/size_check.h"
+
+namespace lmlab::train {
+
+namespace {
+
+// model.vocab_size 0 resolved as LmTask / SftTask resolve it, reading only meta.json or the
+// tokenizer.
+void resolve_vocab(Experiment& exp) {
+  if (exp.model.vocab_size != 0) return;
+  if (exp.run.task == "lm") {
+    exp.model.vocab_size = data::read_data_meta(exp.data.dir).at("vocab_size").get<int64_t>();
+  } else {
+    if (exp.data.tokenizer.empty()) throw UserError("data.tokenizer: sft needs the tokenizer.json of the base model");
+    exp.model.vocab_size = tokenizer::Tokenizer::load(exp.data.tokenizer).vocab_size();
+  }
+}
+
+std::vector<std::string> matching(const std::vector<std::string>& names, const std::vector<std::string>& patterns,
+                                  const std::string& key) {
+  std::vector<std::string> out;
+  for (const auto& pattern : patterns) {
+    bool any = false;
+    for (const auto& n : names)
+      if (fnmatch(pattern.c_str(), n.c_str(), 0) == 0) {
+        any = true;
+        if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+      }
+    if (!any)
+      throw UserError(key + ": pattern '" + pattern + "' matches no parameter" + did_you_mean(pattern, names) +
+                      " (lmlab train --print-params lists them)");
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> frozen_names(const std::vector<std::pair<std::string, int64_t>>& params,
+                                      const TrainConfig& tc) {
+  std::vector<std::string> names;
+  for (const auto& p : params) names.push_back(p.first);
+  std::vector<std::string> frozen = matching(names, tc.freeze, "train.freeze");
+  if (tc.train_only.empty()) return frozen;
+  const std::vector<std::string> trained = matching(names, tc.train_only, "train.train_only");
+  for (const auto& n : names)
+    if (std::find(trained.begin(), trained.end(), n) == trained.end() &&
+        std::find(frozen.begin(), frozen.end(), n) == frozen.end())
+      frozen.push_back(n);
+  return frozen;
+}
+
+std::optional<std::string> describe_from_config(Experiment exp) {
+  if ((exp.run.task != "lm" && exp.run.task != "sft") || exp.model.family != "decoder") return std::nullopt;
+  resolve_vocab(exp);
+  check_training_size(exp);
+  // Names only where patterns need them (one string per tensor of every layer).
+  const bool patterns = !exp.train.freeze.empty() || !exp.train.train_only.empty();
+  const std::optional<ParamCount> c = count_decoder(exp.model, exp.data.seq_len, patterns);
+  if (!c) return std::nullopt;
+  int64_t trainable = std::llround(c->total);
+  if (patterns) {
+    const std::vector<std::string> frozen = frozen_names(c->names, exp.train);
+    for (const auto& [name, numel] : c->names)
+      if (std::find(frozen.begin(), frozen.end(), name) != frozen.end()) trainable -= numel;
+  }
+  std::ostringstream out;
+  out << "total_params " << std::llround(c->total) << "\n"
+      << "active_params " << std::llround(c->active) << "\n"
+      << "train_flops_per_token " << c->train_flops_per_token << "  (seq_len " << exp.data.seq_len << ")\n"
+      << "trainable_params " << trainable << "\n"
+      << "counted_from config (model not built)\n";
+  return out.str();
+}
+
+}  // namespace lmlab::train
