@@ -5,10 +5,13 @@
 // other 68 bytes, in byte order, become U+0100 onwards), not from the trainer's table.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <numeric>
 
 #include "lmlab/common/error.h"
+#include "lmlab/common/files.h"
 #include "lmlab/tokenizer/trainer.h"
+#include "testing.h"
 
 namespace tk = lmlab::tokenizer;
 
@@ -100,4 +103,23 @@ TEST(TieBreak, MergedTokensFollowTheBytesUnderBothRules) {
 
 TEST(TieBreak, UnknownRuleIsAUserError) {
   EXPECT_THROW(tk::train({"ab a"}, options("spm", 258)), lmlab::UserError);
+}
+
+TEST(TieBreak, CommandLineOption) {
+  lmlab::test::TempDir dir;
+  lmlab::test::write_text(dir.file("in.txt"), "ab a");
+  const std::string train = "tokenizer train --vocab-size 258 --no-specials --input " + dir.file("in.txt") + " --output ";
+  using Merges = std::vector<std::string>;
+  for (const auto& [option, merges] : {std::pair<std::string, Merges>{"", {"Ġ a", "a b"}},
+                                       {" --tie-break lmlab", {"Ġ a", "a b"}},
+                                       {" --tie-break hf", {"a b", "Ġ a"}}}) {
+    auto r = lmlab::test::run_lmlab(train + dir.file("t.json") + option);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto json = nlohmann::json::parse(lmlab::read_file(dir.file("t.json")));
+    EXPECT_EQ(json["model"]["merges"].get<Merges>(), merges) << option;
+  }
+  auto r = lmlab::test::run_lmlab(train + dir.file("bad.json") + " --tie-break spm");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "lmlab: error: --tie-break: spm not in {lmlab,hf} (see --help)\n");
+  EXPECT_FALSE(lmlab::file_exists(dir.file("bad.json")));
 }
