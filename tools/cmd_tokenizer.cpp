@@ -57,6 +57,8 @@ void add_train(CLI::App& tok) {
   cmd->add_flag("--split-digits", args->opt.split_digits, "every digit is its own pre-token (LLaMA, Scaffold-BPE paper)");
   cmd->add_option("--special", args->opt.specials, "special tokens, never split or merged")->capture_default_str();
   cmd->add_flag("--no-specials", args->no_specials, "no special tokens at all");
+  cmd->add_option("--tie-break", args->opt.tie_break, "equal-count pairs: lmlab (bytes by value) or hf (HF BpeTrainer's order)")
+      ->check(CLI::IsMember({"lmlab", "hf"}))->capture_default_str();
   cmd->callback([args] {
     if (args->no_specials) args->opt.specials.clear();
     std::vector<NamedPath> inputs;

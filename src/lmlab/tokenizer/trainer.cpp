@@ -4,12 +4,16 @@
 // are checked against the live counts when they reach the top.
 #include "lmlab/tokenizer/trainer.h"
 
+#include <algorithm>
+#include <array>
+#include <numeric>
 #include <queue>
 #include <set>
 #include <unordered_map>
 
 #include "lmlab/common/error.h"
 #include "lmlab/common/progress.h"
+#include "lmlab/tokenizer/byte_unicode.h"
 #include "lmlab/tokenizer/pair_map.h"
 
 namespace lmlab::tokenizer {
@@ -23,19 +27,44 @@ struct Entry {
   uint32_t version;  // pairs: valid only while it is the pair's latest push (no duplicates)
 };
 
-// Priority order of Q (std::priority_queue pops the largest).
+using ByteRanks = std::array<uint32_t, 256>;
+
+// The place of each byte in the tie-break order: its value ("lmlab"), or the rank of the code point
+// of its byte-level character ("hf": HF's compute_alphabet sorts the alphabet by code point).
+ByteRanks byte_tie_ranks(const std::string& tie_break) {
+  ByteRanks rank;
+  std::iota(rank.begin(), rank.end(), 0u);
+  if (tie_break != "hf") return rank;
+  auto code_point = [](uint32_t byte) {  // bytes_to_unicode gives U+0021..U+0143: 1 or 2 UTF-8 bytes
+    std::string u = bytes_to_unicode(std::string(1, static_cast<char>(byte)));
+    const auto* s = reinterpret_cast<const unsigned char*>(u.data());
+    return u.size() == 1 ? uint32_t{s[0]} : ((s[0] & 0x1Fu) << 6) | (s[1] & 0x3Fu);
+  };
+  std::array<uint32_t, 256> by_code_point;
+  std::iota(by_code_point.begin(), by_code_point.end(), 0u);
+  std::sort(by_code_point.begin(), by_code_point.end(),
+            [&](uint32_t x, uint32_t y) { return code_point(x) < code_point(y); });
+  for (uint32_t r = 0; r < 256; ++r) rank[by_code_point[r]] = r;
+  return rank;
+}
+
+// Priority order of Q (std::priority_queue pops the largest). Merged tokens (ids >= 256) follow
+// the bytes in E-order under either byte order, as HF numbers them after its alphabet.
 struct Lower {
+  const ByteRanks* byte_rank;
+  uint32_t key(uint32_t id) const { return id < 256 ? (*byte_rank)[id] : id; }
   bool operator()(const Entry& x, const Entry& y) const {
     if (x.count != y.count) return x.count < y.count;
     if (x.is_token != y.is_token) return x.is_token < y.is_token;
-    if (x.a != y.a) return x.a > y.a;
-    return x.b > y.b;
+    if (x.a != y.a) return key(x.a) > key(y.a);
+    return key(x.b) > key(y.b);
   }
 };
 
 class Trainer {
  public:
-  Trainer(const WordCounts& words, const TrainOptions& opt) : opt_(opt), scaffold_mode_(opt.algo == "scaffold") {
+  Trainer(const WordCounts& words, const TrainOptions& opt)
+      : opt_(opt), scaffold_mode_(opt.algo == "scaffold"), byte_rank_(byte_tie_ranks(opt.tie_break)) {
     for (uint32_t b = 0; b < 256; ++b) add_token(std::string(1, static_cast<char>(b)), true);
     for (size_t w = 0; w < words.words.size(); ++w) {
       start_.push_back(static_cast<uint32_t>(sym_.size()));
@@ -270,6 +299,7 @@ class Trainer {
 
   const TrainOptions& opt_;
   const bool scaffold_mode_;
+  const ByteRanks byte_rank_;  // the bytes' tie-break order (Lower)
   // Tokens of E by E-id.
   std::vector<std::string> token_;
   std::vector<int64_t> freq_;  // standalone count f(t) in the current segmentation
@@ -285,7 +315,7 @@ class Trainer {
   std::vector<uint8_t> dropped_;  // out of Q after a re-admission, until the count changes
   std::vector<int64_t> pair_count_;
   std::vector<std::vector<uint32_t>> pair_words_;
-  std::priority_queue<Entry, std::vector<Entry>, Lower> queue_;
+  std::priority_queue<Entry, std::vector<Entry>, Lower> queue_{Lower{&byte_rank_}};
   std::vector<Merge> merges_;  // in E-ids
   uint32_t stamp_ = 0;
 };
@@ -295,6 +325,8 @@ class Trainer {
 static void check_options(const TrainOptions& options) {
   if (options.algo != "bpe" && options.algo != "scaffold")
     throw UserError("unknown --algo '" + options.algo + "' (choose bpe or scaffold)");
+  if (options.tie_break != "lmlab" && options.tie_break != "hf")
+    throw UserError("unknown --tie-break '" + options.tie_break + "' (choose lmlab or hf)");
   // The loader refuses these (an empty token, a second token for a byte, one id per content).
   std::set<std::string> seen;
   for (const std::string& sp : options.specials) {

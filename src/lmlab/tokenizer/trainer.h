@@ -4,7 +4,10 @@
 // each step takes the most frequent adjacent pair (a, b) from a lazy max-heap Q, merges every
 // non-overlapping occurrence (left to right) into t = ab and updates only the pair counts of
 // the words that contain (a, b). Tie-break: higher count first; at equal count a scaffold-token
-// entry before a pair; then the smaller (left id, right id) with ids in E-order (bytes = their value).
+// entry before a pair; then the smaller (left id, right id) with ids in E-order. The bytes' place
+// in that order is set by TrainOptions::tie_break: "lmlab" (a byte's value, the default) or "hf"
+// (the code point of its byte-level character, e.g. the space as U+0120 'Ġ' after every printable
+// ASCII byte: HF tokenizers' BpeTrainer numbers its alphabet so, and breaks ties on those ids).
 //
 // Scaffold-BPE adds, after each merge, with f(x) = standalone count of x in the current segmentation:
 //   f(a) -= f(t); f(b) -= f(t)              (a == b: subtracted twice; f(t) = merges actually made)
@@ -30,6 +33,7 @@ struct TrainOptions {
   bool split_digits = false;
   std::vector<std::string> specials = {"<|endoftext|>"};
   int threads = 2;
+  std::string tie_break = "lmlab";   // "lmlab" (bytes by value) or "hf" (bytes by byte-level code point)
   bool record_events = false;        // fill TrainResult::events (tests, debugging)
 };
 
@@ -41,7 +45,7 @@ struct TrainResult {
   bool exhausted = false;            // the corpus ran out of pairs before |V| reached its target
 };
 
-// UserError for an unknown algo, vocab_size below 256 + specials, or an empty corpus.
+// UserError for an unknown algo or tie_break, vocab_size below 256 + specials, or an empty corpus.
 TrainResult train(const std::vector<std::string>& texts, const TrainOptions& options);
 TrainResult train_words(const WordCounts& words, const TrainOptions& options);
 
