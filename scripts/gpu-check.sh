@@ -100,6 +100,7 @@ check train_resume     180 -               step_train_resume
 check gpt2_throughput  240 cuda            step_gpt2_throughput
 check export_hf        120 -               step_export_hf
 check hf_transformers  150 py:torch,transformers,tokenizers,safetensors step_hf_transformers
+check hf_import_back   120 py:torch,transformers step_hf_import_back
 check hf_forward       120 pytorch         step_hf_forward
 check moe_layer        120 -               step_moe_layer
 check mile_overhead    60  -               step_mile_overhead
@@ -107,7 +108,6 @@ check data_parallel    120 -               step_data_parallel
 check tensorboard      60  -               step_tensorboard
 check tensorboard_py   60  py:tensorboard  step_tensorboard_py
 check tokenizers_py    240 py:tokenizers,tiktoken step_tokenizers_py
-check hf_import_back   120 py:torch,transformers step_hf_import_back
 check size_limit       30  cuda            step_size_limit
 
 py report "$out"
