@@ -13,6 +13,10 @@
 #include "lmlab/config/config.h"
 #include "lmlab/model/ffn.h"
 #include "lmlab/model/transformer.h"
+#include "lmlab/tokenizer/model.h"
+#include "lmlab/tokenizer/tokenizer.h"
+#include "lmlab/tokenizer/tokenizer_json.h"
+#include "lmlab/tokenizer/trainer.h"
 #include "lmlab/train/param_count.h"
 #include "lmlab/train/print_params.h"
 #include "testing.h"
@@ -198,6 +202,17 @@ TEST(ParamCount, PrintParamsCountsDecoderTasksFromTheConfigAndLeavesTheRestToThe
   EXPECT_NE(text->find("active_params " + std::to_string(std::llround(c->active)) + "\n"), std::string::npos) << *text;
   EXPECT_NE(text->find("trainable_params " + std::to_string(total - 97 * 32) + "\n"), std::string::npos) << *text;
   EXPECT_NE(text->find("counted_from config (model not built)\n"), std::string::npos) << *text;
+  // sft: the vocabulary of data.tokenizer.
+  tokenizer::TrainOptions o;
+  o.vocab_size = 280;
+  o.threads = 1;
+  lmlab::test::write_text(dir.file("tok.json"),
+                          tokenizer::to_tokenizer_json(tokenizer::train({"the cat sat on the mat"}, o).model));
+  exp.run.task = "sft";
+  exp.model.vocab_size = 0;
+  exp.data.tokenizer = dir.file("tok.json");
+  EXPECT_EQ(train::with_decoder_vocab(exp).model.vocab_size,
+            static_cast<int64_t>(tokenizer::Tokenizer::load(dir.file("tok.json")).vocab_size()));
   for (const char* task : {"mlm", "classify", "retrieval", "dialmae", "adapt", "fuda"}) {
     Experiment other;
     other.run.task = task;

@@ -17,18 +17,6 @@ namespace lmlab::train {
 
 namespace {
 
-// model.vocab_size 0 resolved as LmTask / SftTask resolve it, reading only meta.json or the
-// tokenizer.
-void resolve_vocab(Experiment& exp) {
-  if (exp.model.vocab_size != 0) return;
-  if (exp.run.task == "lm") {
-    exp.model.vocab_size = data::read_data_meta(exp.data.dir).at("vocab_size").get<int64_t>();
-  } else {
-    if (exp.data.tokenizer.empty()) throw UserError("data.tokenizer: sft needs the tokenizer.json of the base model");
-    exp.model.vocab_size = tokenizer::Tokenizer::load(exp.data.tokenizer).vocab_size();
-  }
-}
-
 std::vector<std::string> matching(const std::vector<std::string>& names, const std::vector<std::string>& patterns,
                                   const std::string& key) {
   std::vector<std::string> out;
@@ -48,6 +36,17 @@ std::vector<std::string> matching(const std::vector<std::string>& names, const s
 
 }  // namespace
 
+Experiment with_decoder_vocab(Experiment exp) {
+  if (exp.model.vocab_size != 0 || exp.model.family != "decoder") return exp;
+  if (exp.run.task == "lm") {
+    exp.model.vocab_size = data::read_data_meta(exp.data.dir).at("vocab_size").get<int64_t>();
+  } else if (exp.run.task == "sft") {
+    if (exp.data.tokenizer.empty()) throw UserError("data.tokenizer: sft needs the tokenizer.json of the base model");
+    exp.model.vocab_size = tokenizer::Tokenizer::load(exp.data.tokenizer).vocab_size();
+  }
+  return exp;
+}
+
 std::vector<std::string> frozen_names(const std::vector<std::pair<std::string, int64_t>>& params,
                                       const TrainConfig& tc) {
   std::vector<std::string> names;
@@ -64,7 +63,7 @@ std::vector<std::string> frozen_names(const std::vector<std::pair<std::string, i
 
 std::optional<std::string> describe_from_config(Experiment exp) {
   if ((exp.run.task != "lm" && exp.run.task != "sft") || exp.model.family != "decoder") return std::nullopt;
-  resolve_vocab(exp);
+  exp = with_decoder_vocab(std::move(exp));
   check_training_size(exp);
   // Names only where patterns need them (one string per tensor of every layer).
   const bool patterns = !exp.train.freeze.empty() || !exp.train.train_only.empty();

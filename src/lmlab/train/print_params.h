@@ -16,6 +16,11 @@
 
 namespace lmlab::train {
 
+// `exp` with model.vocab_size 0 filled in as the decoder tasks fill it (lm: data.dir/meta.json,
+// sft: the size of data.tokenizer), reading nothing else; other tasks unchanged. The size check
+// of `lmlab train` counts the embedding with it too.
+Experiment with_decoder_vocab(Experiment exp);
+
 // The text above, or nothing when this config has no config-only count.
 std::optional<std::string> describe_from_config(Experiment exp);
 

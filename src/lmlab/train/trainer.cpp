@@ -10,7 +10,7 @@
 namespace lmlab::train {
 
 TrainResult run_training(Experiment exp, bool resume) {
-  check_training_size(exp);  // before the task builds a model or reads data
+  check_training_size(with_decoder_vocab(exp));  // before the task builds a model or reads data
   std::unique_ptr<Task> task = TaskRegistry::instance().make(exp.run.task);
   return run_engine(*task, std::move(exp), resume);
 }
