@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "lmlab/common/error.h"
 #include "lmlab/common/limits.h"
@@ -136,4 +137,33 @@ TEST(JsonScan, ErrorsAreTheFullParsersOwn) {
   std::string twice = R"({"model": {"vocab": {"Ā": 0, "Ā": 1}, "merges": []}})";
   EXPECT_EQ(error_of(twice), error_of(full_reading_only(twice)));
   EXPECT_FALSE(error_of(twice).empty());
+}
+
+// Differential: single-byte mutants of the vocab and merges of a trained file load to the same
+// model, or are refused, whichever path reads them (positions in messages differ by the 5 bytes
+// full_reading_only adds, so only refusal itself is compared).
+TEST(JsonScan, MutantsReadAsTheFullParserReadsThem) {
+  const std::string text = trained_file("scaffold");
+  const size_t from = text.find("\"vocab\"");
+  ASSERT_NE(from, std::string::npos);
+  const std::string alphabet = "\"\\,:{}[] 09au\t\x01\xC4\x80";
+  uint64_t state = 12345;
+  auto next = [&] { return (state = state * 6364136223846793005ull + 1442695040888963407ull) >> 33; };
+  int fast = 0;
+  for (int i = 0; i < 1500; ++i) {
+    std::string mutant = text;
+    const size_t at = from + 8 + next() % (text.size() - from - 8);
+    switch (next() % 3) {
+      case 0: mutant[at] = alphabet[next() % alphabet.size()]; break;
+      case 1: mutant.erase(at, 1); break;
+      default: mutant.insert(at, 1, alphabet[next() % alphabet.size()]);
+    }
+    fast += tk::split_large_fields(mutant, kMaxId).has_value();
+    std::optional<tk::Model> a, b;
+    try { a = tk::parse_tokenizer_json(mutant, "a.json"); } catch (const lmlab::UserError&) {}
+    try { b = tk::parse_tokenizer_json(full_reading_only(mutant), "b.json"); } catch (const lmlab::UserError&) {}
+    ASSERT_EQ(a.has_value(), b.has_value()) << "mutant " << i << " at byte " << at;
+    if (a) expect_same_model(*a, *b);
+  }
+  EXPECT_GT(fast, 100) << "most mutants should still take the fast path";
 }
