@@ -20,6 +20,8 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 
+import { BYTE_CHAR, officialSpec } from "./tokenizer_official.mjs";
+
 const require = createRequire(new URL("./peers/package.json", import.meta.url));
 const { Tokenizer } = require("tokenizers");
 const { Tiktoken, get_encoding } = require("tiktoken");
@@ -33,17 +35,6 @@ const read = (p) => (p.endsWith(".gz") ? zlib.gunzipSync(fs.readFileSync(p)) : f
 const jsonlTexts = (p) => read(p).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l).text);
 const mb = (s) => Buffer.byteLength(s) / 1e6;
 
-// GPT-2's byte -> printable character map, the alphabet of every byte-level tokenizer.json.
-const BYTE_CHAR = (() => {
-  const out = [];
-  let n = 0;
-  for (let b = 0; b < 256; b++) {
-    const printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-    out.push(String.fromCodePoint(printable ? b : 256 + n++));
-  }
-  return out;
-})();
-const toChars = (bytes) => Array.from(bytes, (b) => BYTE_CHAR[b]).join("");
 const CHAR_BYTE = new Map(BYTE_CHAR.map((c, b) => [c, b]));
 const toBytes = (chars) => Buffer.from(Array.from(chars, (c) => CHAR_BYTE.get(c)));
 
@@ -94,41 +85,6 @@ function tiktokenOf(spec, pattern) {
   return new Tiktoken(lines.join("\n"), specials, pattern);
 }
 
-// An official tiktoken encoding as an HF tokenizer.json: vocab = ranks; a merge (a, b) for every
-// split of every token into two vocabulary tokens, ordered by the merged token's rank (the
-// conversion `transformers` uses for tiktoken models). `ignore_merges` mirrors tiktoken's
-// whole-piece lookup before merging.
-function officialSpec(name, ignoreMerges) {
-  const enc = require(`tiktoken/encoders/${name}.json`);
-  const vocab = new Map();  // a Map, not an object: "constructor" is a GPT-2 token
-  for (const line of enc.bpe_ranks.split("\n")) {  // compressed format: "! first_rank tok tok ..."
-    const [, first, ...toks] = line.split(" ");
-    toks.forEach((t, k) => vocab.set(toChars(Buffer.from(t, "base64")), Number(first) + k));
-  }
-  const merges = [];
-  for (const [tok, rank] of vocab) {
-    const chars = Array.from(tok);
-    for (let i = 1; i < chars.length; i++) {
-      const a = chars.slice(0, i).join(""), b = chars.slice(i).join("");
-      if (vocab.has(a) && vocab.has(b)) merges.push([rank, vocab.get(a), vocab.get(b), a, b]);
-    }
-  }
-  merges.sort((x, y) => x[0] - y[0] || x[1] - y[1] || x[2] - y[2]);
-  const byteLevel = (useRegex) => ({ type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: useRegex });
-  return {
-    version: "1.0", truncation: null, padding: null,
-    added_tokens: Object.entries(enc.special_tokens).map(([content, id]) =>
-      ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-    normalizer: null,
-    pre_tokenizer: name === "gpt2" ? byteLevel(true) : { type: "Sequence", pretokenizers: [
-      { type: "Split", pattern: { Regex: enc.pat_str }, behavior: "Isolated", invert: false }, byteLevel(false)] },
-    post_processor: null, decoder: byteLevel(true),
-    model: { type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: false, byte_fallback: false, ignore_merges: ignoreMerges, vocab: Object.fromEntries(vocab),
-      merges: merges.map(([, , , a, b]) => [a, b]) },
-  };
-}
-
 const secondsSince = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
 
 async function main() {
@@ -150,9 +106,8 @@ async function main() {
       const reference = get_encoding(name);
       const theirs = docs.map((d) => Array.from(reference.encode_ordinary(d)));
       for (const ignoreMerges of [true, false]) {
-        const spec = officialSpec(name, ignoreMerges);
         const file = path.join(tmp, `${name}-${ignoreMerges}.json`);
-        Tokenizer.fromString(JSON.stringify(spec)).save(file);  // parsed and written by HF
+        Tokenizer.fromString(JSON.stringify(officialSpec(name, ignoreMerges))).save(file);  // parsed and written by HF
         const hf = Tokenizer.fromFile(file);
         const ours = lmlabEncodeDocs(file, docs, tmp);
         const tag = `${name}, ignore_merges=${ignoreMerges}`;

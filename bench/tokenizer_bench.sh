@@ -5,7 +5,7 @@
 #  2. encode throughput on WikiText-2 train (10.8 MB), one thread, with the trained tokenizers.
 # Usage: bench/tokenizer_bench.sh [build-dir]   (data: $LMLAB_DATA or ../shared/data)
 # Needs: /usr/bin/time (package `time`); installs `sentencepiece` (spm_train) if missing.
-# Note: `lmlab` links libtorch, whose loading (~0.5-1.5 s) is inside the lmlab wall times.
+# `lmlab tokenizer` runs in the torch-free front (tools/lmlab.cpp): no libtorch loading in its times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}

@@ -1,5 +1,6 @@
 // The `lmlab` command's areas. Each area registers its subcommands in its own file
-// (tools/cmd_<area>.cpp); main() in lmlab.cpp only wires them together.
+// (tools/cmd_<area>.cpp); main() in lmlab_core.cpp only wires them together
+// (the tokenizer area also runs in the torch-free front, lmlab.cpp).
 #pragma once
 #include <CLI/CLI.hpp>
 #include <string>

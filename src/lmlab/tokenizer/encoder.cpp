@@ -3,6 +3,7 @@
 // O(1) demolish table of Scaffold-BPE, with a per-thread cache of finished pre-tokens.
 #include "lmlab/tokenizer/encoder.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <functional>
@@ -33,18 +34,25 @@ uint64_t hash_bytes(const char* p, size_t n) {
 }
 
 // Finished pre-tokens of one encoder on this thread: an open-addressing table over an arena of
-// key bytes and an arena of ids (a node-based map cost ~3x more per lookup).
+// key bytes and an arena of ids (a node-based map cost ~3x more per lookup). A slot also holds
+// the key's first 8 bytes and, for a piece of one token, that id, so the common hit (a short
+// word) reads one slot and neither arena.
 struct PieceCache {
   struct Slot {
-    uint64_t hash;
+    uint64_t hash, head;                        // head: key bytes 0..7, zero-padded
     uint32_t key_at, key_len, ids_at, ids_len;  // key_len == 0: empty slot (pieces are never empty)
-  };
+  };                                            // ids_len == 1: ids_at is the id itself
   uint64_t owner = 0;
   std::string keys;
   std::vector<uint32_t> ids;
   std::vector<Slot> slots = std::vector<Slot>(1 << 12);
   size_t used = 0;
 
+  static uint64_t head_of(std::string_view piece) {
+    uint64_t head = 0;
+    std::memcpy(&head, piece.data(), std::min<size_t>(piece.size(), 8));
+    return head;
+  }
   void reset(uint64_t serial) {
     owner = serial;
     keys.clear();
@@ -52,23 +60,24 @@ struct PieceCache {
     slots.assign(1 << 12, Slot{});
     used = 0;
   }
-  const Slot* find(std::string_view piece, uint64_t h) const {
+  const Slot* find(std::string_view piece, uint64_t h, uint64_t head) const {
     for (size_t i = h & (slots.size() - 1);; i = (i + 1) & (slots.size() - 1)) {
       const Slot& s = slots[i];
       if (s.key_len == 0) return nullptr;
-      if (s.hash == h && s.key_len == piece.size() && std::memcmp(keys.data() + s.key_at, piece.data(), piece.size()) == 0)
+      if (s.hash == h && s.head == head && s.key_len == piece.size() &&
+          (piece.size() <= 8 || std::memcmp(keys.data() + s.key_at + 8, piece.data() + 8, piece.size() - 8) == 0))
         return &s;
     }
   }
-  void insert(std::string_view piece, uint64_t h, uint32_t ids_at, uint32_t ids_len) {
+  void insert(std::string_view piece, uint64_t h, uint64_t head, uint32_t ids_at, uint32_t ids_len) {
     if ((used + 1) * 2 > slots.size()) {
       std::vector<Slot> old(slots.size() * 2);
       old.swap(slots);
       for (const Slot& s : old)
         if (s.key_len) place(s);
     }
-    place({h, static_cast<uint32_t>(keys.size()), static_cast<uint32_t>(piece.size()), ids_at, ids_len});
-    keys.append(piece.data(), piece.size());
+    place({h, head, static_cast<uint32_t>(keys.size()), static_cast<uint32_t>(piece.size()), ids_at, ids_len});
+    if (piece.size() > 8) keys.append(piece.data(), piece.size());  // shorter ones live in `head`
     ++used;
   }
   void place(const Slot& s) {
@@ -94,20 +103,24 @@ Encoder::Encoder(const Model& model)
     }
   for (int b = 0; b < 256; ++b)
     if (byte_id_[b] == kNone) throw UserError("tokenizer: byte " + std::to_string(b) + " has no token");
-  std::vector<std::vector<uint32_t>> table = demolish_table(model);
-  for (uint32_t id = 0; id < table.size(); ++id) {
+  has_scaffold_ = model.scaffold_size() > 0;
+  if (has_scaffold_) {  // plain BPE (every official vocabulary) never reads the table: not built
+    std::vector<std::vector<uint32_t>> table = demolish_table(model);
+    for (uint32_t id = 0; id < table.size(); ++id) {
+      demolish_begin_.push_back(static_cast<uint32_t>(demolish_ids_.size()));
+      demolish_ids_.insert(demolish_ids_.end(), table[id].begin(), table[id].end());
+    }
     demolish_begin_.push_back(static_cast<uint32_t>(demolish_ids_.size()));
-    demolish_ids_.insert(demolish_ids_.end(), table[id].begin(), table[id].end());
-    has_scaffold_ |= model.is_scaffold(id);
   }
-  demolish_begin_.push_back(static_cast<uint32_t>(demolish_ids_.size()));
   for (const auto& [content, id] : model.specials) {
     special_contents_.push_back(content);
     special_ids_.push_back(id);
   }
-  if (model.ignore_merges)
+  if (model.ignore_merges) {
+    whole_token_ = StringIdMap(model.tokens.size());
     for (uint32_t id = 0; id < model.tokens.size(); ++id)
-      if (!model.tokens[id].empty() && !model.is_scaffold(id)) whole_token_.emplace(model.tokens[id], id);
+      if (!model.tokens[id].empty() && !model.is_scaffold(id)) whole_token_.insert(model.tokens[id], id);
+  }
 }
 
 void Encoder::bpe_short(std::vector<uint32_t>& syms) const {
@@ -164,9 +177,9 @@ void Encoder::bpe_long(std::vector<uint32_t>& syms) const {
 
 void Encoder::bpe(std::string_view piece, std::vector<uint32_t>& out) const {
   if (!whole_token_.empty()) {
-    auto it = whole_token_.find(piece);
-    if (it != whole_token_.end()) {
-      out.push_back(it->second);
+    const uint32_t id = whole_token_.find(piece);
+    if (id != StringIdMap::kMissing) {
+      out.push_back(id);
       return;
     }
   }
@@ -184,8 +197,12 @@ void Encoder::encode_piece(std::string_view piece, std::vector<uint32_t>& out) c
   }
   thread_local PieceCache cache;
   if (cache.owner != serial_ || cache.used > (1u << 20) || cache.keys.size() > (256u << 20)) cache.reset(serial_);
-  const uint64_t h = hash_bytes(piece.data(), piece.size());
-  if (const PieceCache::Slot* hit = cache.find(piece, h)) {
+  const uint64_t h = hash_bytes(piece.data(), piece.size()), head = PieceCache::head_of(piece);
+  if (const PieceCache::Slot* hit = cache.find(piece, h, head)) {
+    if (hit->ids_len == 1) {
+      out.push_back(hit->ids_at);
+      return;
+    }
     const uint32_t* ids = cache.ids.data() + hit->ids_at;
     out.insert(out.end(), ids, ids + hit->ids_len);
     return;
@@ -203,8 +220,12 @@ void Encoder::encode_piece(std::string_view piece, std::vector<uint32_t>& out) c
     }
   }
   uint32_t length = static_cast<uint32_t>(cache.ids.size()) - offset;
-  cache.insert(piece, h, offset, length);
   out.insert(out.end(), cache.ids.begin() + offset, cache.ids.end());
+  if (length == 1) {  // kept in the slot
+    offset = cache.ids.back();
+    cache.ids.pop_back();
+  }
+  cache.insert(piece, h, head, offset, length);
 }
 
 void Encoder::encode_ordinary(std::string_view text, std::vector<uint32_t>& out) const {
@@ -226,27 +247,34 @@ void Encoder::encode(std::string_view text, std::vector<uint32_t>& out) const {
 }
 
 std::vector<uint32_t> Encoder::encode_parallel(std::string_view text, int threads) const {
-  // safe_cuts holds for our split patterns only; a custom one from a HF file runs on one thread.
-  if (pretokenizer_name(model_.pattern) == "custom") threads = 1;
-  std::vector<size_t> cuts = threads > 1 ? safe_cuts(text, static_cast<size_t>(threads) * 4, special_contents_)
-                                         : std::vector<size_t>{};
+  // Chunks of at most about 1 MB even on one thread: the pre-tokens of a chunk are held at once
+  // (16 bytes each, ~4 per token), which for a whole 10 MB file was 40 MB of a 130 MB peak.
+  const bool cuttable = pretokenizer_name(model_.pattern) != "custom";
+  const size_t chunks = std::max(static_cast<size_t>(threads) * 4, text.size() >> 20);
+  std::vector<size_t> cuts = cuttable && chunks > 1 ? safe_cuts(text, chunks, special_contents_) : std::vector<size_t>{};
   cuts.insert(cuts.begin(), 0);
   cuts.push_back(text.size());
   std::vector<std::vector<uint32_t>> parts(cuts.size() - 1);
   std::atomic<size_t> next{0};
   auto work = [&] {
-    for (size_t c; (c = next.fetch_add(1)) < parts.size();)
+    for (size_t c; (c = next.fetch_add(1)) < parts.size();) {
+      parts[c].reserve((cuts[c + 1] - cuts[c]) / 3 + 1);  // about 4 bytes per token: no regrowth
       encode(text.substr(cuts[c], cuts[c + 1] - cuts[c]), parts[c]);
+    }
   };
   std::vector<std::thread> pool;
   for (int t = 1; t < threads && static_cast<size_t>(t) < parts.size(); ++t) pool.emplace_back(work);
   work();
   for (auto& th : pool) th.join();
+  if (parts.size() == 1) return std::move(parts[0]);
   std::vector<uint32_t> out;
   size_t total = 0;
   for (const auto& p : parts) total += p.size();
   out.reserve(total);
-  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  for (auto& p : parts) {
+    out.insert(out.end(), p.begin(), p.end());
+    std::vector<uint32_t>().swap(p);  // the ids are held once, not twice, at the peak
+  }
   return out;
 }
 

@@ -7,12 +7,12 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "lmlab/tokenizer/model.h"
 #include "lmlab/tokenizer/pair_map.h"
 #include "lmlab/tokenizer/pretokenizer.h"
+#include "lmlab/tokenizer/string_id_map.h"
 
 namespace lmlab::tokenizer {
 
@@ -50,7 +50,7 @@ class Encoder {
   bool has_scaffold_ = false;
   std::vector<std::string> special_contents_;
   std::vector<uint32_t> special_ids_;
-  std::unordered_map<std::string_view, uint32_t> whole_token_;  // ignore_merges only
+  StringIdMap whole_token_{0};         // ignore_merges only
   uint64_t serial_;                    // identifies this encoder's entries in the thread caches
 };
 

@@ -3,7 +3,8 @@
 
 #include <nlohmann/json.hpp>
 #include <set>
-#include <unordered_map>
+#include <string_view>
+#include <type_traits>
 
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
@@ -11,6 +12,8 @@
 #include "lmlab/common/limits.h"
 #include "lmlab/tokenizer/byte_unicode.h"
 #include "lmlab/tokenizer/pretokenizer.h"
+#include "lmlab/tokenizer/string_id_map.h"
+#include "lmlab/tokenizer/tokenizer_json_scan.h"
 
 namespace lmlab::tokenizer {
 namespace {
@@ -20,6 +23,7 @@ using ordered_json = nlohmann::ordered_json;
 
 struct Reader {
   const std::string& name;
+  const LargeFields* large = nullptr;  // model.vocab and model.merges, when scanned from the text
 
   [[noreturn]] void fail(const std::string& field, const std::string& problem) const {
     throw UserError(name + ": " + field + ": " + problem);
@@ -40,11 +44,19 @@ struct Reader {
     if (!v.is_string()) fail(field, "expected a string");
     return v.get<std::string>();
   }
-  uint32_t id(const json& v, const std::string& field) const {
+  // `field` is the field's name or, where building it for every entry of a 100k vocabulary would
+  // cost more than the check, a function that returns it (called only to fail).
+  template <class Field>
+  uint32_t id(const json& v, const Field& field) const {
     // The bound comes before anything is sized by the id (2^31 - 1 used to allocate until bad_alloc).
     if (!v.is_number_unsigned() || v.get<uint64_t>() >= static_cast<uint64_t>(kMaxVocabSize))
-      fail(field, "expected a token id (an integer in [0, " + std::to_string(kMaxVocabSize - 1) + "]), got " + v.dump());
+      fail(name_of(field), "expected a token id (an integer in [0, " + std::to_string(kMaxVocabSize - 1) + "]), got " + v.dump());
     return v.get<uint32_t>();
+  }
+  template <class Field>
+  static std::string name_of(const Field& field) {
+    if constexpr (std::is_invocable_v<Field>) return field();
+    else return field;
   }
 
   // The three pre-tokenizer steps we support, in this order: the split regex, the optional
@@ -108,47 +120,62 @@ struct Reader {
 
     const json& vocab = need(model, "vocab", "model");
     if (!vocab.is_object()) fail("model.vocab", "expected an object {token: id}");
-    std::set<std::string> added_contents;  // added tokens may sit in the vocab under their raw text
+    std::set<std::string, std::less<>> added_contents;  // added tokens may sit in the vocab under their raw text
     if (root.contains("added_tokens") && root["added_tokens"].is_array())
       for (const json& a : root["added_tokens"])
         if (a.is_object() && a.contains("content") && a["content"].is_string()) added_contents.insert(a["content"].get<std::string>());
-    std::unordered_map<std::string, uint32_t> id_of;
-    for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-      std::string where = "model.vocab[" + json(it.key()).dump() + "]";
-      uint32_t id = this->id(it.value(), where);
-      auto bytes = unicode_to_bytes(it.key());
-      if (!bytes && added_contents.count(it.key())) bytes = it.key();
-      if (!bytes || bytes->empty()) fail(where, "not a byte-level token (a character outside the GPT-2 byte map)");
+    // Keys point into the DOM's or the scanned text's strings, which outlive the map; the field
+    // names of the 100k entries and 230k merges of a large vocabulary are built only to fail.
+    StringIdMap id_of(large ? large->vocab.size() : vocab.size());
+    auto add_token = [&](std::string_view key, uint32_t id, const auto& where) {
+      auto bytes = unicode_to_bytes(key);
+      if (!bytes && added_contents.count(key)) bytes = std::string(key);
+      if (!bytes || bytes->empty()) fail(where(), "not a byte-level token (a character outside the GPT-2 byte map)");
       if (id >= m.tokens.size()) m.tokens.resize(id + 1);
-      if (!m.tokens[id].empty()) fail(where, "id " + std::to_string(id) + " is used twice");
-      m.tokens[id] = *bytes;
-      id_of.emplace(it.key(), id);
+      if (!m.tokens[id].empty()) fail(where(), "id " + std::to_string(id) + " is used twice");
+      m.tokens[id] = std::move(*bytes);
+      // A DOM object has each key once; the scanned text may not (and the DOM keeps the last).
+      if (!id_of.insert(key, id)) fail(where(), "listed twice");
+    };
+    if (large) {
+      for (const auto& [key, id] : large->vocab)
+        add_token(key, id, [&] { return "model.vocab[" + json(std::string(key)).dump() + "]"; });
+    } else {
+      for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+        auto where = [&] { return "model.vocab[" + json(it.key()).dump() + "]"; };
+        add_token(it.key(), this->id(it.value(), where), where);
+      }
     }
 
     const json& merges = need(model, "merges", "model");
     if (!merges.is_array()) fail("model.merges", "expected an array");
-    for (size_t i = 0; i < merges.size(); ++i) {
-      std::string where = "model.merges[" + std::to_string(i) + "]";
-      std::string left, right;
-      if (merges[i].is_string()) {
-        std::string s = merges[i].get<std::string>();
+    m.merges.reserve(large ? large->merges.size() : merges.size());
+    std::string joined;
+    auto add_merge = [&](std::string_view left, std::string_view right, const auto& where) {
+      auto find = [&](std::string_view token) {
+        const uint32_t id = id_of.find(token);
+        if (id == StringIdMap::kMissing) fail(where(), "'" + std::string(token) + "' is not in model.vocab");
+        return id;
+      };
+      joined.assign(left).append(right);
+      m.merges.push_back({find(left), find(right), find(joined)});
+    };
+    for (size_t i = 0; i < (large ? large->merges.size() : merges.size()); ++i) {
+      auto where = [&] { return "model.merges[" + std::to_string(i) + "]"; };
+      if (large) {
+        add_merge(large->merges[i].first, large->merges[i].second, where);
+      } else if (merges[i].is_string()) {
+        const std::string& s = merges[i].get_ref<const std::string&>();
         size_t space = s.find(' ');
         if (space == std::string::npos || s.find(' ', space + 1) != std::string::npos)
-          fail(where, "expected \"left right\"");
-        left = s.substr(0, space);
-        right = s.substr(space + 1);
+          fail(where(), "expected \"left right\"");
+        add_merge(std::string_view(s).substr(0, space), std::string_view(s).substr(space + 1), where);
       } else if (merges[i].is_array() && merges[i].size() == 2) {
-        left = text(merges[i][0], where + "[0]");
-        right = text(merges[i][1], where + "[1]");
+        const std::string left = text(merges[i][0], where() + "[0]");
+        add_merge(left, text(merges[i][1], where() + "[1]"), where);
       } else {
-        fail(where, "expected \"left right\" or [left, right]");
+        fail(where(), "expected \"left right\" or [left, right]");
       }
-      auto find = [&](const std::string& token) {
-        auto it = id_of.find(token);
-        if (it == id_of.end()) fail(where, "'" + token + "' is not in model.vocab");
-        return it->second;
-      };
-      m.merges.push_back({find(left), find(right), find(left + right)});
     }
 
     m.scaffold.assign(m.tokens.size(), 0);
@@ -191,7 +218,7 @@ struct Reader {
     pre_tokenizer(need(root, "pre_tokenizer", "(top level)"), m);
     for (int b = 0; b < 256; ++b) {
       std::string token = bytes_to_unicode(std::string(1, static_cast<char>(b)));
-      if (!id_of.count(token)) fail("model.vocab", "byte " + std::to_string(b) + " ('" + token + "') is missing");
+      if (id_of.find(token) == StringIdMap::kMissing) fail("model.vocab", "byte " + std::to_string(b) + " ('" + token + "') is missing");
     }
     return m;
   }
@@ -200,8 +227,18 @@ struct Reader {
 }  // namespace
 
 Model parse_tokenizer_json(const std::string& text, const std::string& name) {
-  const json root = parse_json(text, SourcePos{name, 1, 1});
-  Model m = reading_json(name, [&] { return Reader{name}.model(root); });
+  Model m = [&] {
+    if (auto large = split_large_fields(text, static_cast<uint64_t>(kMaxVocabSize))) {
+      try {
+        const json rest = parse_json(large->rest, SourcePos{name, 1, 1});
+        return reading_json(name, [&] { return Reader{name, &*large}.model(rest); });
+      } catch (const UserError&) {
+        // Read again below as a whole: its error is the one to report (positions, entry order).
+      }
+    }
+    const json root = parse_json(text, SourcePos{name, 1, 1});
+    return reading_json(name, [&] { return Reader{name}.model(root); });
+  }();
   PreTokenizer check(m.pattern, m.split_digits);  // a bad regex is reported now, naming the file
   (void)check;
   return m;
