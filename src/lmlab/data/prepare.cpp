@@ -54,7 +54,7 @@ void add_chunks(const std::vector<std::string_view>& docs, size_t begin, size_t 
                 std::vector<Chunk>& chunks) {
   size_t bytes = 0;
   for (size_t i = begin; i < end; ++i) {
-    if (i == begin || bytes >= target) {
+    if (i == begin || bytes >= target || docs[i].size() >= target) {
       chunks.push_back({i, i, {}});
       bytes = 0;
     }
