@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <string_view>
@@ -54,7 +55,7 @@ void add_chunks(const std::vector<std::string_view>& docs, size_t begin, size_t 
                 std::vector<Chunk>& chunks) {
   size_t bytes = 0;
   for (size_t i = begin; i < end; ++i) {
-    if (i == begin || bytes >= target) {
+    if (i == begin || bytes >= target || docs[i].size() >= target) {
       chunks.push_back({i, i, {}});
       bytes = 0;
     }
@@ -86,7 +87,9 @@ void encode_chunks(const tokenizer::Tokenizer& tok, const std::vector<std::strin
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::exception_ptr error;
-  std::mutex error_mutex;
+  std::mutex mutex;  // guards error and finished
+  std::condition_variable cv;
+  size_t finished = 0;  // workers that have returned
   auto work = [&] {
     try {
       for (size_t k; !failed && (k = next.fetch_add(1)) < rest.size();) {
@@ -99,16 +102,21 @@ void encode_chunks(const tokenizer::Tokenizer& tok, const std::vector<std::strin
         }
       }
     } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
+      std::lock_guard<std::mutex> lock(mutex);
       if (!error) error = std::current_exception();
       failed = true;
     }
+    std::lock_guard<std::mutex> lock(mutex);
+    ++finished;
+    cv.notify_one();
   };
   std::vector<std::thread> pool;
   for (int t = 0; t < threads && static_cast<size_t>(t) < rest.size(); ++t) pool.emplace_back(work);
-  while (!failed && done.load() < total) {
-    progress.update(done.load());
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  {
+    // Woken when the last worker returns, not at the next poll: the wait costs no wall time.
+    std::unique_lock<std::mutex> lock(mutex);
+    while (!cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return finished == pool.size(); }))
+      progress.update(done.load());
   }
   for (auto& t : pool) t.join();
   if (error) std::rethrow_exception(error);
