@@ -17,7 +17,6 @@
 // when it would run more than one intra-op thread without it (reexec_for_threads); a process
 // that cannot restart (an in-process caller) keeps one intra-op thread instead.
 #pragma once
-#include <optional>
 #include <string>
 
 namespace lmlab::train {

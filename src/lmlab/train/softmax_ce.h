@@ -8,7 +8,8 @@
 // where p[target] underflows), and the backward scales p in place and subtracts at the targets:
 //   dL/dz = (p - onehot(target)) / n   (0 at ignored rows; n = rows not ignored)
 // The saved p is consumed by the backward: a second backward through the same graph is refused
-// by autograd's in-place check. The quickstart's (2048, 2048) logits: about 30 ms of 250 per step.
+// by autograd's in-place check. The quickstart's (2048, 2048) logits, one thread: forward +
+// backward 6.5 ms of CPU instead of 11-16 ms, of a ~280 ms step.
 #pragma once
 #include <torch/torch.h>
 
