@@ -20,6 +20,7 @@
 #include "lmlab/tokenizer/tokenizer_json.h"
 #include "lmlab/tokenizer/trainer.h"
 #include "lmlab/train/checkpoint.h"
+#include "lmlab/train/cpu_threads.h"
 #include "lmlab/train/trainer.h"
 
 namespace lmlab::cli {
@@ -81,6 +82,9 @@ std::string plot_losses(const std::string& run_dir) {
 }
 
 void run_quickstart(const QuickstartOptions& o) {
+  // Trains in this process: restart once with the passive OpenMP wait policy so that both cores
+  // train (cpu_threads.h), before anything is printed or written.
+  train::reexec_for_threads();
   if (!o.data_dir.empty()) ::setenv("LMLAB_DATA", o.data_dir.c_str(), 1);
   std::cout << version_text();
   const std::string stories = data_path("lm/tinystories/tinystories_train_slice_lowercased.txt");
