@@ -1,9 +1,12 @@
-// Sampling masks keep exactly the right tokens; generation equals a no-cache reference loop.
+// Sampling masks keep exactly the right tokens; generation equals a no-cache reference loop;
+// the streamed text equals decoding the whole continuation.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "lmlab/eval/generate.h"
+#include "lmlab/eval/text_stream.h"
+#include "lmlab/tokenizer/trainer.h"
 
 using namespace lmlab;
 using namespace lmlab::eval;
@@ -103,14 +106,39 @@ TEST(Generate, GreedyWithCacheEqualsNoCacheLoop) {
 }
 
 TEST(Generate, SlidesTheWindowPastMaxSeqLen) {
-  for (const std::string arch : {"llama", "gpt2"}) {
-    auto m = tiny(arch, 6);
-    auto prompt = torch::randint(23, {1, 8}, torch::kInt64);  // longer than the window already
-    auto gen = make_generator(0);
-    GenerateOptions opts;
-    opts.max_new_tokens = 7;
-    opts.sampling.temperature = 0;
-    EXPECT_TRUE(torch::equal(generate(*m, prompt, opts, gen), reference_greedy(*m, prompt, 7))) << arch;
+  for (const std::string arch : {"llama", "gpt2"})
+    for (int64_t prompt_len : {8, 6, 2}) {  // longer than the window, filling it, then growing into it
+      auto m = tiny(arch, 6);
+      auto prompt = torch::randint(23, {2, prompt_len}, torch::kInt64);
+      auto gen = make_generator(0);
+      GenerateOptions opts;
+      opts.max_new_tokens = 9;
+      opts.sampling.temperature = 0;
+      auto got = generate(*m, prompt, opts, gen);
+      EXPECT_TRUE(torch::equal(got, reference_greedy(*m, prompt, 9))) << arch << " prompt " << prompt_len;
+      EXPECT_FALSE(got.is_inference());  // usable anywhere, although the loop ran under InferenceMode
+    }
+}
+
+// Rows stop at different steps: a stopped row repeats the stop token, the others go on greedily.
+TEST(Generate, RowsThatStoppedKeepTheStopTokenWhileOthersContinue) {
+  auto m = tiny("llama", 64);
+  torch::manual_seed(11);
+  auto prompt = torch::randint(23, {2, 3}, torch::kInt64);
+  GenerateOptions opts;
+  opts.max_new_tokens = 12;
+  opts.sampling.temperature = 0;
+  auto gen = make_generator(0);
+  auto free_run = generate(*m, prompt, opts, gen);  // (2, 15)
+  opts.stop_token = free_run[0][4].item<int64_t>();  // row 0's 2nd token
+  auto got = generate(*m, prompt, opts, gen);
+  for (int64_t b = 0; b < 2; ++b) {
+    bool stopped = false;
+    for (int64_t t = 3; t < got.size(1); ++t) {
+      const int64_t want = stopped ? opts.stop_token : free_run[b][t].item<int64_t>();
+      EXPECT_EQ(got[b][t].item<int64_t>(), want) << "row " << b << " t " << t;
+      stopped = stopped || want == opts.stop_token;
+    }
   }
 }
 
@@ -151,4 +179,77 @@ TEST(Generate, RunsWithoutDropoutAndRestoresTrainingMode) {
   EXPECT_TRUE(m->is_training());
   m->eval();
   EXPECT_TRUE(torch::equal(got, reference_greedy(*m, prompt, 6)));
+}
+
+namespace {
+
+// Independent of the code under test: a strict UTF-8 validator (RFC 3629 table).
+bool valid_utf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t j = 1; j < n; ++j) {
+      const auto b = static_cast<unsigned char>(s[i + j]);
+      unsigned char lo = 0x80, hi = 0xBF;
+      if (j == 1 && c == 0xE0) lo = 0xA0;
+      if (j == 1 && c == 0xED) hi = 0x9F;
+      if (j == 1 && c == 0xF0) lo = 0x90;
+      if (j == 1 && c == 0xF4) hi = 0x8F;
+      if (b < lo || b > hi) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+const std::string kMixed = "na\xc3\xafve caf\xc3\xa9 \xe2\x80\x94 \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xf0\x9f\x99\x82 ok";
+
+}  // namespace
+
+TEST(TextStream, CompletePrefixHoldsOnlyAnUnfinishedCharacter) {
+  EXPECT_EQ(utf8_complete_prefix("abc"), 3u);
+  EXPECT_EQ(utf8_complete_prefix("a\xc3"), 1u);              // é lacks its 2nd byte
+  EXPECT_EQ(utf8_complete_prefix("a\xc3\xa9"), 3u);
+  EXPECT_EQ(utf8_complete_prefix("a\xf0\x9f\x99"), 1u);      // 🙂 lacks its 4th byte
+  EXPECT_EQ(utf8_complete_prefix("a\xe2\x80"), 1u);
+  EXPECT_EQ(utf8_complete_prefix("a\xff"), 2u);              // never a character: out at once
+  EXPECT_EQ(utf8_complete_prefix("a\x80"), 2u);              // a stray continuation byte
+  EXPECT_EQ(utf8_complete_prefix("a\xe0\x80"), 3u);          // overlong form: cannot complete
+  EXPECT_EQ(utf8_complete_prefix("a\xed\xa0"), 3u);          // a surrogate: cannot complete
+  EXPECT_EQ(utf8_complete_prefix("a\xc3a"), 3u);             // interrupted: cannot complete
+  EXPECT_EQ(utf8_complete_prefix(""), 0u);
+}
+
+// Characters split across tokens (every byte its own token, and a small BPE's own splits of
+// multi-byte characters): each step prints whole characters only, and everything printed plus
+// the rest equals decoding the whole sequence, invalid bytes and a cut-off character included.
+TEST(TextStream, StreamedTextEqualsDecodingTheWholeSequence) {
+  tokenizer::TrainOptions o;
+  o.vocab_size = 280;
+  const auto tok = tokenizer::Tokenizer::from_model(tokenizer::train({kMixed + " " + kMixed}, o).model);
+  std::vector<uint32_t> bytewise;
+  for (char c : kMixed) bytewise.push_back(tok.encode(std::string(1, c)).at(0));
+  const std::vector<uint32_t> merged = tok.encode(kMixed);
+  ASSERT_LT(merged.size(), bytewise.size());
+  const std::string broken = "x\xff\xc3(\xe2\x82";  // invalid bytes, then a character cut off at the end
+  std::vector<uint32_t> with_broken = merged;
+  for (char c : broken) with_broken.push_back(tok.encode(std::string(1, c)).at(0));
+  for (const auto* ids : {&bytewise, &merged, &with_broken}) {
+    TextStream stream(tok);
+    std::string printed;
+    for (uint32_t id : *ids) {
+      std::string piece = stream.push(id);
+      if (ids != &with_broken) EXPECT_TRUE(valid_utf8(piece)) << "printed half a character: " << piece;
+      printed += piece;
+    }
+    printed += stream.finish();
+    EXPECT_EQ(printed, tok.decode(*ids));
+  }
+  TextStream stream(tok);
+  EXPECT_EQ(stream.push(bytewise[0]), "n");
+  EXPECT_EQ(stream.push(bytewise[1]), "a");
+  EXPECT_EQ(stream.push(bytewise[2]), "");  // the first byte of ï
+  EXPECT_EQ(stream.push(bytewise[3]), "\xc3\xaf");
 }

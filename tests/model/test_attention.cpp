@@ -119,6 +119,34 @@ TEST(AttentionBlock, KeyBiasIsAddedToTheLogits) {
   }
 }
 
+// The decoder's last block when only the next token is wanted: the last query alone, against
+// every position's keys (a single query needs no causal mask), equals the last row of the full
+// call, with the cache, a key bias and padding, and the returned softmax row.
+TEST(AttentionBlock, LastQueryOnlyEqualsTheLastRowOfTheFullCall) {
+  auto a = make_attention(opts(true, 2), 4);
+  auto x = torch::randn({2, 7, 16}, torch::kFloat64);
+  auto rope = rope_tables(3, 7, 4, 10000.0, torch::kCPU);
+  auto bias = torch::log(torch::randint(1, 5, {2, 7}, torch::kFloat64));
+  auto mask = torch::ones({2, 7}, torch::kBool);
+  mask.index_put_({1, 2}, false);
+  for (int variant = 0; variant < 3; ++variant) {  // plain + RoPE + cache, key bias + padding, softmax asked
+    torch::Tensor k_full, v_full, k_last, v_last;
+    AttentionIn full{x}, last{x};
+    if (variant == 0) {
+      for (auto* in : {&full, &last}) in->rope = &rope;
+      full.k_cache = &k_full, full.v_cache = &v_full, last.k_cache = &k_last, last.v_cache = &v_last;
+    }
+    if (variant == 1) full.key_bias = last.key_bias = bias, full.pad_mask = last.pad_mask = mask;
+    if (variant == 2) full.want_probs = last.want_probs = true;
+    last.last_query_only = true;
+    auto want = a->forward(full), got = a->forward(last);
+    ASSERT_EQ(got.y.sizes(), (std::vector<int64_t>{2, 1, 16})) << variant;
+    EXPECT_LT(max_diff(got.y, want.y.narrow(1, 6, 1)), 1e-12) << variant;
+    if (variant == 0) EXPECT_TRUE(torch::equal(k_last, k_full) && torch::equal(v_last, v_full));  // every position cached
+    if (variant == 2) EXPECT_LT(max_diff(got.probs, want.probs.narrow(2, 6, 1)), 1e-12);
+  }
+}
+
 TEST(AttentionBlock, ReturnedSoftmaxRowsSumToOneAndFeedingItBackReproducesTheOutput) {
   for (bool causal : {false, true}) {
     auto a = make_attention(opts(causal, 2), 3);

@@ -79,6 +79,90 @@ TEST(Transformer, KvCacheEqualsTheFullForwardOverSeveralSteps) {
   }
 }
 
+// generate()'s step: the last block runs its last query alone and the head one row, yet the
+// logits equal the last row of the full forward and the cache equals forward_cached's; also for
+// a UniAttn block reusing the softmax in the last layer, cross-layer KV sharing and two MoEs.
+TEST(Transformer, NextTokenLogitsEqualTheLastRowOfTheFullForward) {
+  auto configs = variants();
+  auto uniattn = tiny("llama");
+  uniattn.n_layer = 3;
+  uniattn.attention.unify_group = 2;
+  uniattn.attention.unify_begin = 1;
+  uniattn.attention.compensation = true;
+  auto cla = uniattn;
+  cla.attention.share = "kv";
+  cla.attention.compensation = false;
+  auto moe = tiny("llama");
+  moe.ffn.type = "moe";
+  moe.ffn.n_experts = 4;
+  auto hashed = moe;  // routes by token id: the last block must see the last token's id
+  hashed.ffn.type = "hash_moe";
+  for (const auto& c : {uniattn, cla, moe, hashed}) configs.push_back(c);
+  for (const auto& cfg : configs) {
+    torch::manual_seed(4);
+    Transformer model(cfg);
+    model->eval();
+    torch::NoGradGuard no_grad;
+    auto idx = torch::randint(cfg.vocab_size, {2, 9}, torch::kInt64);
+    auto full = model->forward(idx);  // (B, T, V)
+    const std::string what = cfg.arch + " " + cfg.attention.share + " " + cfg.ffn.type;
+    EXPECT_LT((model->next_token_logits(idx, nullptr) - full.select(1, 8)).abs().max().item<double>(), 1e-5) << what;
+    KVCache fast, reference;
+    model->forward_cached(idx.narrow(1, 0, 5), reference);
+    auto prefill = model->next_token_logits(idx.narrow(1, 0, 5), &fast);
+    EXPECT_LT((prefill - full.select(1, 4)).abs().max().item<double>(), 1e-5) << what;
+    for (int64_t t = 5; t < 9; ++t) {
+      auto step = model->next_token_logits(idx.narrow(1, t, 1), &fast);
+      model->forward_cached(idx.narrow(1, t, 1), reference);
+      EXPECT_LT((step - full.select(1, t)).abs().max().item<double>(), 1e-5) << what << " at " << t;
+    }
+    for (size_t l = 0; l < fast.k.size(); ++l) {
+      EXPECT_EQ(fast.k[l].defined(), reference.k[l].defined()) << what;
+      if (fast.k[l].defined()) EXPECT_TRUE(torch::allclose(fast.k[l], reference.k[l], 1e-6, 1e-6)) << what << " layer " << l;
+      EXPECT_TRUE(torch::allclose(fast.v[l], reference.v[l], 1e-6, 1e-6)) << what << " layer " << l;
+    }
+  }
+}
+
+// RoPE's cos/sin come from one table per model, max_seq_len rows at first, grown when a
+// sequence goes further: decoding step by step far past it (the table grows twice) equals one
+// forward over the whole sequence by a twin model whose table is built at that length at once.
+TEST(Transformer, RopeTableGrowsPastMaxSeqLen) {
+  auto cfg = tiny("llama");
+  cfg.max_seq_len = 8;
+  torch::manual_seed(5);
+  Transformer stepwise(cfg);
+  torch::manual_seed(5);
+  Transformer whole(cfg);
+  stepwise->eval(), whole->eval();
+  torch::NoGradGuard no_grad;
+  auto idx = torch::randint(cfg.vocab_size, {1, 21}, torch::kInt64);
+  auto full = whole->forward(idx);
+  KVCache cache;
+  for (int64_t t = 0; t < 21; ++t) {
+    auto step = stepwise->forward_cached(idx.narrow(1, t, 1), cache);
+    EXPECT_LT((step.select(1, 0) - full.select(1, t)).abs().max().item<double>(), 1e-5) << "at " << t;
+  }
+  // and the positions are really rotated: a shifted sequence gives other logits
+  EXPECT_FALSE(torch::allclose(whole->forward(idx.narrow(1, 13, 8)).select(1, 7), full.select(1, 20), 1e-3, 1e-3));
+}
+
+// The dense FFN's near_zero_share reaches `lmlab eval` through an eval-mode forward(); the
+// generator's steps compute no statistics.
+TEST(Transformer, EvalForwardReportsNearZeroShareAndDecodingStepsDoNot) {
+  Transformer model(tiny("llama"));
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto idx = torch::randint(50, {1, 6}, torch::kInt64);
+  model->forward(idx);
+  auto stats = model->ffn_stats();
+  ASSERT_EQ(stats.size(), 2u) << stats.dump();
+  double share = stats["layer1"]["near_zero_share"].get<double>();
+  EXPECT_TRUE(share >= 0 && share <= 1) << share;
+  model->next_token_logits(idx, nullptr);
+  EXPECT_TRUE(model->ffn_stats().empty()) << model->ffn_stats().dump();
+}
+
 TEST(Transformer, Gpt2RejectsSequencesLongerThanItsPositionTable) {
   auto cfg = tiny("gpt2");
   cfg.max_seq_len = 8;

@@ -47,11 +47,12 @@ struct GenerateOptions {
 };
 
 // prompt: (B, T0) int64 on the model's device, T0 >= 1 -> (B, T0 + n) with n <= max_new_tokens.
-// Feeds the prompt once, then one token per step through forward_cached; once the sequence no
-// longer fits in max_seq_len the window slides (the cache is rebuilt from the last max_seq_len
-// tokens each step), as nanoGPT crops its context. Rows that produced stop_token keep repeating it.
-// `on_token(step, tokens (B,))` is called after each new token (for streaming output). Runs the
-// model in eval mode (no dropout) and restores its mode afterwards.
+// Feeds the prompt once, then one token per step through next_token_logits and the KV cache;
+// once the sequence no longer fits in max_seq_len the window slides (the last max_seq_len tokens
+// are recomputed each step, without a cache, since every position changes), as nanoGPT crops its
+// context. Rows that produced stop_token keep repeating it. `on_token(step, tokens (B,))` is
+// called after each new token (for streaming output). Runs under InferenceMode, the model in
+// eval mode (no dropout), and restores its mode afterwards.
 torch::Tensor generate(model::TransformerImpl& model, const torch::Tensor& prompt, const GenerateOptions& opts,
                        torch::Generator& gen,
                        const std::function<void(int64_t, const torch::Tensor&)>& on_token = nullptr);

@@ -14,20 +14,36 @@
 
 namespace lmlab::model {
 
+#if TORCH_VERSION_MAJOR >= 2
 // (Tq, Tk) bool, true where query i (at position Tk - Tq + i) may see key j.
 static torch::Tensor causal_mask(int64_t Tq, int64_t Tk, const torch::Device& device) {
   auto ones = torch::ones({Tq, Tk}, torch::TensorOptions().dtype(torch::kBool).device(device));
   return torch::tril(ones, /*diagonal=*/Tk - Tq);
+}
+#endif
+
+// (Tq, Tk) bool, true where key j is after query i: the complement of causal_mask in one op
+// fewer. Undefined for a single query, the last position, which sees every key (decoding).
+static torch::Tensor keys_after_query(int64_t Tq, int64_t Tk, const torch::Device& device) {
+  if (Tq == 1) return {};
+  auto ones = torch::ones({Tq, Tk}, torch::TensorOptions().dtype(torch::kBool).device(device));
+  return ones.triu_(/*diagonal=*/Tk - Tq + 1);
+}
+
+// t in `dtype`, without a dispatch when it already is (the fp32 case, every call).
+static torch::Tensor in_dtype(const torch::Tensor& t, torch::ScalarType dtype) {
+  return t.scalar_type() == dtype ? t : t.to(dtype);
 }
 
 torch::Tensor causal_attention_explicit(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                         double dropout_p) {
   int64_t Tq = q.size(2), Tk = k.size(2);
   auto att = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(-1)));  // (B, H, Tq, Tk)
-  att = att.masked_fill(causal_mask(Tq, Tk, q.device()).logical_not(), -std::numeric_limits<double>::infinity());
+  auto hidden = keys_after_query(Tq, Tk, q.device());
+  if (hidden.defined()) att = att.masked_fill(hidden, -std::numeric_limits<double>::infinity());
   // softmax in fp32 at least (bf16 under autocast), fp64 for fp64 inputs (gradient checks)
   auto dtype = q.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
-  att = torch::softmax(att.to(dtype), -1).to(q.scalar_type());
+  att = in_dtype(torch::softmax(in_dtype(att, dtype), -1), q.scalar_type());
   if (dropout_p > 0) att = torch::dropout(att, dropout_p, /*train=*/true);
   return torch::matmul(att, v);
 }
@@ -64,7 +80,8 @@ static torch::Tensor additive_mask(const AttentionIn& in, int64_t Tq, int64_t Tk
     auto padded = in.pad_mask.to(torch::kBool).logical_not().view({B, 1, 1, Tk});
     add(torch::zeros({B, 1, 1, Tk}, opts).masked_fill(padded, neg_inf));
   }
-  if (causal) add(torch::zeros({Tq, Tk}, opts).masked_fill(causal_mask(Tq, Tk, in.x.device()).logical_not(), neg_inf));
+  auto hidden = causal ? keys_after_query(Tq, Tk, in.x.device()) : torch::Tensor();
+  if (hidden.defined()) add(torch::zeros({Tq, Tk}, opts).masked_fill(hidden, neg_inf));
   return m;
 }
 
@@ -124,7 +141,9 @@ torch::Tensor MultiHeadAttentionImpl::mix(const torch::Tensor& q, const torch::T
     if (in.run_discarded) {  // the released code's wasted work, for the benchmark
       (void)attention_probs(q, k, additive_mask(in, q.size(2), k.size(2), o_.causal, torch::kFloat32));
     }
-    return torch::matmul(dropped(in.probs.to(v.scalar_type())), v);
+    // (B, H, T, Tk) from the layer that computed it; the last query's row alone when asked
+    auto probs = in.last_query_only ? in.probs.narrow(2, in.probs.size(2) - 1, 1) : in.probs;
+    return torch::matmul(dropped(in_dtype(probs, v.scalar_type())), v);
   }
   bool plain = !in.pad_mask.defined() && !in.key_bias.defined() && !in.want_probs;
   if (plain && o_.causal) return causal_attention(q, k, v, p);
@@ -149,9 +168,14 @@ AttentionOut MultiHeadAttentionImpl::forward(const AttentionIn& in) {
   const bool run_qk = !reuse || in.run_discarded;
   TORCH_CHECK(!(reuse && in.want_key_mean && !in.run_discarded), "attention: a reusing layer computes no keys to average");
   TORCH_CHECK(shared || o_.has_kv, "attention: a layer without wk, wv needs shared keys and values");
-  auto heads = [&](const torch::Tensor& t, int64_t h) { return t.view({B, T, h, D}).transpose(1, 2); };
+  auto heads = [&](const torch::Tensor& t, int64_t h) { return t.view({B, t.size(1), h, D}).transpose(1, 2); };
+  TORCH_CHECK(!in.last_query_only || o_.causal, "attention: last_query_only needs causal attention");
+  // The queries' rows of x and their RoPE tables: all T, or the last one.
+  const int64_t Tq = in.last_query_only ? 1 : T;
+  RopeTables q_rope;
+  if (in.rope) q_rope = Tq == T ? *in.rope : RopeTables{in.rope->cos.narrow(0, T - 1, 1), in.rope->sin.narrow(0, T - 1, 1)};
   torch::Tensor q, k, v;
-  if (run_qk) q = heads(wq(x), H);  // (B, H, T, D)
+  if (run_qk) q = heads(wq(Tq == T ? x : x.narrow(1, T - 1, 1)), H);  // (B, H, Tq, D)
   if (shared) {
     k = in.shared_k;  // (B, Hkv, Tk, D), already rotated and cached by the layer that made them
     v = in.shared_v;
@@ -159,7 +183,7 @@ AttentionOut MultiHeadAttentionImpl::forward(const AttentionIn& in) {
     if (run_qk) k = heads(wk(x), Hkv);  // (B, Hkv, T, D)
     v = heads(wv(x), Hkv);
   }
-  if (in.rope && q.defined()) q = apply_rope(q, *in.rope);
+  if (in.rope && q.defined()) q = apply_rope(q, q_rope);
   if (in.rope && k.defined() && !shared) k = apply_rope(k, *in.rope);
   auto append = [](torch::Tensor* cache, torch::Tensor& t) {
     if (!cache || !t.defined()) return;
@@ -180,8 +204,8 @@ AttentionOut MultiHeadAttentionImpl::forward(const AttentionIn& in) {
     if (k.defined()) k = k.repeat_interleave(H / Hkv, 1);
     v = v.repeat_interleave(H / Hkv, 1);
   }
-  auto y = mix(q, k, v, in, out);  // (B, H, T, D)
-  out.y = wo(y.transpose(1, 2).contiguous().view({B, T, H * D}));
+  auto y = mix(q, k, v, in, out);  // (B, H, Tq, D)
+  out.y = wo(y.transpose(1, 2).contiguous().view({B, Tq, H * D}));
   return out;
 }
 

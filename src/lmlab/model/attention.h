@@ -56,6 +56,9 @@ struct AttentionIn {
   bool want_probs = false;     // return the softmax matrix (forces the explicit path)
   bool want_key_mean = false;  // return the keys averaged over heads (ToMe's merge metric)
   bool want_kv = false;        // return the keys and values attended to (for CLA's next layers)
+  // Only the last of the T queries (y is (B, 1, C), probs (B, H, 1, Tk)); keys and values, the
+  // cache and `probs` cover every position as usual. Causal attention only.
+  bool last_query_only = false;
 };
 
 struct AttentionOut {

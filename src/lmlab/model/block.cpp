@@ -40,6 +40,7 @@ torch::Tensor BlockImpl::attend(const torch::Tensor& x, BlockContext& ctx) {
   in.want_probs = ctx.keep_probs && !ctx.reuse_probs;
   in.want_key_mean = ctx.keep_key_mean;
   in.want_kv = ctx.keep_kv && !ctx.reuse_kv;
+  in.last_query_only = ctx.last_query_only;
   auto out = attn->forward(in);
   if (in.want_probs) ctx.probs = out.probs;
   if (in.want_key_mean) ctx.key_mean = out.key_mean;
@@ -54,15 +55,19 @@ torch::Tensor BlockImpl::attend(const torch::Tensor& x, BlockContext& ctx) {
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, BlockContext& ctx) {
   ctx.layer = layer_;
   FfnContext f{ctx.token_ids, layer_};
+  f.want_stats = ctx.ffn_stats;
+  TORCH_CHECK(!(ctx.last_query_only && post_norm_), "Block: last_query_only needs a pre-norm block");
   if (post_norm_) {
     auto h = attn_norm(x + residual_dropout(attend(x, ctx)));  // (B, T, C)
     f.residual = h;
     return ffn_norm(h + residual_dropout(ffn->forward(h, f)));
   }
   auto normed = attn_norm(x);  // (B, T, C)
-  auto branch = attend(normed, ctx);
-  if (wc) branch = branch + wc(normed);
-  auto h = x + residual_dropout(branch);  // (B, T, C)
+  auto branch = attend(normed, ctx);  // (B, T, C), or (B, 1, C) for the last query only
+  // The rows the branch has: all, or the last one.
+  auto rows = [&](const torch::Tensor& t) { return ctx.last_query_only ? t.narrow(1, t.size(1) - 1, 1) : t; };
+  if (wc) branch = branch + wc(rows(normed));
+  auto h = rows(x) + residual_dropout(branch);  // (B, T, C)
   if (ctx.trace_attn_in) ctx.trace_attn_in->push_back(normed.detach());
   if (ctx.trace_post_attn) ctx.trace_post_attn->push_back(h.detach());
   f.residual = h;

@@ -28,6 +28,11 @@ struct BlockContext {
   const RopeTables* rope = nullptr;   // null: no rotary positions
   KVCache* cache = nullptr;           // a block uses slot cache->k[layer], cache->v[layer]
   torch::Tensor token_ids;            // (B, T) int64 for FfnContext; undefined for images
+  bool ffn_stats = true;              // FfnContext::want_stats
+  // Only the last position's output is wanted (the stack's last block when only the next
+  // token's logits are): the attention computes the last query alone (every position's keys and
+  // values are still computed and cached) and the block returns (B, 1, C).
+  bool last_query_only = false;
   torch::Tensor pad_mask;             // (B, Tk) bool, true = real key
   torch::Tensor key_bias;             // (B, Tk) added to the attention logits of key j
   // Cross-layer state. keep_probs: each block leaves its softmax matrix in `probs`;

@@ -21,6 +21,9 @@ struct FfnContext {
   // (B, T, C) the residual stream h whose normalisation is the block's input x. Blocks with an
   // inner residual (CartesianMoE, Finedeep) need it; undefined when a caller has none.
   torch::Tensor residual = {};
+  // false: skip the statistics stats() would report (the generator's steps: nobody reads them,
+  // and for one token they cost more than the FFN's matmuls). Routing itself is unchanged.
+  bool want_stats = true;
 };
 
 class FfnBlockImpl : public torch::nn::Module {

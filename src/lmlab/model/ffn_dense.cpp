@@ -36,15 +36,17 @@ DenseFfnImpl::DenseFfnImpl(const DenseFfnOptions& o) : activation_(o.activation)
   }
 }
 
-torch::Tensor DenseFfnImpl::forward(const torch::Tensor& x, const FfnContext&) {
+torch::Tensor DenseFfnImpl::forward(const torch::Tensor& x, const FfnContext& ctx) {
   torch::Tensor h;  // (B, T, hidden)
   switch (activation_) {
     case Activation::SwiGlu: h = torch::silu(w1(x)) * w3(x); break;
     case Activation::GeluTanh: h = torch::gelu(w1(x), "tanh"); break;
     case Activation::Gelu: h = torch::gelu(w1(x)); break;
   }
+  // Only when someone may read it: the eval path (lmlab eval, validation), not training steps
+  // and not the generator's, where 4 more ops per layer and token cost more than the matmuls.
   stats_.clear();
-  if (!is_training()) stats_.set("near_zero_share", near_zero_share(h, near_zero_eps_));
+  if (ctx.want_stats && !is_training()) stats_.set("near_zero_share", near_zero_share(h, near_zero_eps_));
   return w2(h);
 }
 

@@ -37,7 +37,8 @@ class DenseFfnImpl : public FfnBlockImpl {
   torch::Tensor forward(const torch::Tensor& x, const FfnContext& ctx) override;  // (B, T, C) -> (B, T, C)
   double flops_per_token() const override;
   // In eval mode: near_zero_share of the hidden activations of the last forward (compared with
-  // Finedeep's, docs/moe.md); empty after a training forward, which skips the measurement.
+  // Finedeep's, docs/moe.md); empty after a training forward or one with FfnContext::want_stats
+  // false (generation), which skip the measurement.
   nlohmann::json stats() const override { return stats_.json(); }
 
   torch::nn::Linear w1{nullptr}, w2{nullptr}, w3{nullptr};  // w3 undefined for the GELU MLP

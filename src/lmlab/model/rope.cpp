@@ -16,7 +16,9 @@ torch::Tensor apply_rope(const torch::Tensor& x, const RopeTables& rope) {
   int64_t half = x.size(-1) / 2;
   auto x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
   auto rotated = torch::cat({-x2, x1}, -1);
-  return x * rope.cos.to(x.scalar_type()) + rotated * rope.sin.to(x.scalar_type());
+  // The tables are fp32; convert only for other inputs (bf16 under autocast).
+  const bool same = rope.cos.scalar_type() == x.scalar_type();
+  return x * (same ? rope.cos : rope.cos.to(x.scalar_type())) + rotated * (same ? rope.sin : rope.sin.to(x.scalar_type()));
 }
 
 }  // namespace lmlab::model

@@ -4,6 +4,8 @@
 // then a final Norm and the output head (the token embedding itself when tied).
 #include "lmlab/model/transformer.h"
 
+#include <algorithm>
+
 #include "lmlab/common/error.h"
 #include "lmlab/model/init.h"
 
@@ -36,7 +38,27 @@ struct TransformerImpl::Layers {
   std::vector<UnifyRole> roles;  // UniAttn SuperBlock layout, one per block
   Norm norm{nullptr};
   torch::nn::Linear lm_head{nullptr};  // untied only
+  RopeTables rope;                     // llama: positions 0..N-1 (N >= max_seq_len), see rope_window
+
+  RopeTables rope_window(int64_t start, int64_t T, const ModelConfig& cfg, const torch::Device& device);
 };
+
+// cos/sin of positions start..start+T-1: rows of one table per model, built once (not at
+// every step, where it cost more than a layer's matmuls) and again only for a longer sequence
+// (forward() accepts any length) or another device. The table is not a registered buffer, so
+// checkpoints and exports do not see it.
+RopeTables TransformerImpl::Layers::rope_window(int64_t start, int64_t T, const ModelConfig& cfg,
+                                                const torch::Device& device) {
+  const int64_t need = start + T;
+  if (!rope.cos.defined() || rope.cos.size(0) < need || rope.cos.device() != device) {
+    int64_t n = std::max(cfg.max_seq_len, rope.cos.defined() ? rope.cos.size(0) : int64_t{0});
+    while (n < need) n *= 2;
+    // A normal tensor even under InferenceMode: forward() with autograd uses it afterwards.
+    c10::InferenceMode normal_tensors(false);
+    rope = rope_tables(0, n, cfg.head_dim(), cfg.rope_theta, device);
+  }
+  return {rope.cos.narrow(0, start, T), rope.sin.narrow(0, start, T)};  // (T, D) each
+}
 
 TransformerImpl::TransformerImpl(const ModelConfig& cfg) : cfg_(cfg), layers_(std::make_shared<Layers>()) {
   validate(cfg);
@@ -74,7 +96,8 @@ TransformerImpl::TransformerImpl(const ModelConfig& cfg) : cfg_(cfg), layers_(st
   }
 }
 
-torch::Tensor TransformerImpl::forward_impl(const torch::Tensor& idx, KVCache* cache, TransformerTrace* trace) {
+torch::Tensor TransformerImpl::forward_impl(const torch::Tensor& idx, KVCache* cache, TransformerTrace* trace,
+                                           bool next_only) {
   TORCH_CHECK(idx.dim() == 2 && idx.scalar_type() == torch::kInt64, "Transformer: idx must be (B, T) int64");
   auto& m = *layers_;
   int64_t T = idx.size(1), start = cache ? cache->length() : 0;
@@ -89,7 +112,7 @@ torch::Tensor TransformerImpl::forward_impl(const torch::Tensor& idx, KVCache* c
   auto x = m.tok_emb(idx);  // (B, T, C)
   RopeTables rope;
   if (cfg_.arch == "llama") {
-    rope = rope_tables(start, T, cfg_.head_dim(), cfg_.rope_theta, idx.device());
+    rope = m.rope_window(start, T, cfg_, idx.device());
   } else {
     x = x + m.pos_emb(torch::arange(start, start + T, idx.options()));
   }
@@ -99,6 +122,7 @@ torch::Tensor TransformerImpl::forward_impl(const torch::Tensor& idx, KVCache* c
   ctx.rope = cfg_.arch == "llama" ? &rope : nullptr;
   ctx.cache = cache;
   ctx.token_ids = idx;
+  ctx.ffn_stats = !next_only;
   if (trace) {
     ctx.trace_attn_in = &trace->attn_in;
     ctx.trace_post_attn = &trace->post_attn;
@@ -112,21 +136,27 @@ torch::Tensor TransformerImpl::forward_impl(const torch::Tensor& idx, KVCache* c
     ctx.keep_kv = share_kv && role == UnifyRole::kFirst;
     ctx.reuse_kv = share_kv && role == UnifyRole::kReuse;
     ctx.run_discarded = ctx.reuse_probs && !cfg_.attention.skip_reused;
+    ctx.last_query_only = next_only && l + 1 == m.blocks.size();
+    if (ctx.last_query_only) ctx.token_ids = idx.narrow(1, T - 1, 1);  // the rows the FFN sees
     x = m.blocks[l]->forward(x, ctx);
   }
-  x = m.norm(x);
+  x = m.norm(x);  // (B, T, C), or (B, 1, C) when next_only
   return cfg_.tie_embeddings ? torch::nn::functional::linear(x, m.tok_emb->weight) : m.lm_head(x);  // (B, T, V)
 }
 
-torch::Tensor TransformerImpl::forward(const torch::Tensor& idx) { return forward_impl(idx, nullptr, nullptr); }
+torch::Tensor TransformerImpl::forward(const torch::Tensor& idx) { return forward_impl(idx, nullptr, nullptr, false); }
 
 torch::Tensor TransformerImpl::forward_cached(const torch::Tensor& idx, KVCache& cache) {
-  return forward_impl(idx, &cache, nullptr);
+  return forward_impl(idx, &cache, nullptr, false);
+}
+
+torch::Tensor TransformerImpl::next_token_logits(const torch::Tensor& idx, KVCache* cache) {
+  return forward_impl(idx, cache, nullptr, true).select(1, 0);  // (B, V)
 }
 
 torch::Tensor TransformerImpl::forward_traced(const torch::Tensor& idx, TransformerTrace& trace) {
   trace = TransformerTrace{};
-  return forward_impl(idx, nullptr, &trace);
+  return forward_impl(idx, nullptr, &trace, false);
 }
 
 const std::vector<UnifyRole>& TransformerImpl::unify_roles() const { return layers_->roles; }

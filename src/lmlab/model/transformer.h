@@ -29,6 +29,10 @@ class TransformerImpl : public torch::nn::Module {
   // Same, continuing from (and extending) `cache`: positions start at cache.length().
   // Equal (within fp tolerance) to the last T rows of forward() on the whole sequence.
   torch::Tensor forward_cached(const torch::Tensor& idx, KVCache& cache);
+  // The logits of the next token only, (B, V): the last row of forward_cached(idx, *cache)
+  // (of forward(idx) when cache is null), computing no more than that row needs (the last block
+  // runs its last query alone, the head one position) and no FFN statistics. generate()'s step.
+  torch::Tensor next_token_logits(const torch::Tensor& idx, KVCache* cache);
   // forward() that also records every layer's attention input and output (UniAttn's W_c fit).
   torch::Tensor forward_traced(const torch::Tensor& idx, TransformerTrace& trace);
 
@@ -55,7 +59,7 @@ class TransformerImpl : public torch::nn::Module {
   const ModelConfig& config() const { return cfg_; }
 
  private:
-  torch::Tensor forward_impl(const torch::Tensor& idx, KVCache* cache, TransformerTrace* trace);
+  torch::Tensor forward_impl(const torch::Tensor& idx, KVCache* cache, TransformerTrace* trace, bool next_only);
 
   ModelConfig cfg_;
   struct Layers;  // defined by the implementation

@@ -23,7 +23,7 @@ torch::Tensor FinedeepImpl::forward(const torch::Tensor& x, const FfnContext& ct
   return forward_stream(ctx.residual.defined() ? ctx.residual : x, x, ctx);
 }
 
-torch::Tensor FinedeepImpl::forward_stream(const torch::Tensor& h, const torch::Tensor& u1, const FfnContext&) {
+torch::Tensor FinedeepImpl::forward_stream(const torch::Tensor& h, const torch::Tensor& u1, const FfnContext& ctx) {
   auto x = h.reshape({-1, opt.d_model});  // (N, C) residual stream inside the block
   auto delta = torch::zeros_like(x);
   std::vector<torch::Tensor> near_zero, mean_score;  // per sub-layer, 0-d
@@ -37,10 +37,12 @@ torch::Tensor FinedeepImpl::forward_stream(const torch::Tensor& h, const torch::
     auto y = (e * r.unsqueeze(-1)).sum(0);               // (N, C)
     x = x + y;
     delta = delta + y;
+    if (!ctx.want_stats) continue;
     near_zero.push_back(near_zero_share(acts, opt.near_zero_eps).to(torch::kDouble));
     mean_score.push_back(r.detach().mean().to(torch::kDouble));
   }
   stats_.clear();
+  if (!ctx.want_stats) return delta.view(u1.sizes());
   stats_.set("near_zero_share", torch::stack(near_zero).mean());
   stats_.set("mean_router_score", torch::stack(mean_score));
   stats_.set("tokens", x.size(0));
