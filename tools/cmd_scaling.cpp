@@ -64,13 +64,15 @@ struct RankArgs {
   std::string group, actual, doc;
 };
 
-// `doc` with the text between "<!-- ranking-table -->" and "<!-- /ranking-table -->" replaced.
-std::string replace_ranking_section(const std::string& doc, const std::string& body, const std::string& doc_path) {
-  const std::string open = "<!-- ranking-table -->\n", close = "<!-- /ranking-table -->";
-  const size_t a = doc.find(open), b = doc.find(close);
+// `doc` with the text between "<!-- ranking-table GROUP -->" and "<!-- /ranking-table GROUP -->"
+// replaced (one section per group, so a page can hold several rankings).
+std::string replace_ranking_section(const std::string& doc, const std::string& body, const std::string& group,
+                                    const std::string& doc_path) {
+  const std::string open = "<!-- ranking-table " + group + " -->", close = "<!-- /ranking-table " + group + " -->";
+  const size_t a = doc.find(open + "\n"), b = doc.find(close);
   if (a == std::string::npos || b == std::string::npos || b < a)
-    throw_user_error(doc_path, "needs the lines '<!-- ranking-table -->' and '<!-- /ranking-table -->' around the table");
-  return doc.substr(0, a + open.size()) + body + doc.substr(b);
+    throw_user_error(doc_path, "needs the lines '" + open + "' and '" + close + "' around the table");
+  return doc.substr(0, a + open.size() + 1) + body + doc.substr(b);
 }
 
 void run_rank(const RankArgs& args) {
@@ -83,7 +85,7 @@ void run_rank(const RankArgs& args) {
   const auto rankings = analysis::rank_candidates(input, args.by, args.actual);
   const std::string table = analysis::ranking_markdown(rankings, input, args.actual);
   std::cout << table;
-  if (!args.doc.empty()) write_file_atomic(args.doc, replace_ranking_section(read_file(args.doc), table, args.doc));
+  if (!args.doc.empty()) write_file_atomic(args.doc, replace_ranking_section(read_file(args.doc), table, args.group, args.doc));
 }
 
 void add_fit_command(CLI::App& s) {
@@ -122,7 +124,8 @@ void add_rank_command(CLI::App& s) {
       ->delimiter(',');
   rank->add_option("--actual", args->actual, "the metric holding the actual final loss")->required();
   rank->add_option("--doc", args->doc,
-                   "also write the table between '<!-- ranking-table -->' and '<!-- /ranking-table -->' of this file");
+                   "also write the table between the lines '<!-- ranking-table GROUP -->' and "
+                   "'<!-- /ranking-table GROUP -->' of this file");
   rank->callback([args] { run_rank(*args); });
 }
 

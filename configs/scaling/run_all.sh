@@ -15,9 +15,10 @@ SEEDS=${SEEDS:-1337 1 2}
 [ "$SMOKE" = 1 ] && SEEDS=${SMOKE_SEEDS:-1 2}
 RES=docs/results/scaling
 [ "$SMOKE" = 1 ] && RES=$RUNS/scaling/results
-# The configs train 400 steps and evaluate every 10: the law sees steps 10..100 (smoke: 2..10 of 40).
-observe=100 end=400
-[ "$SMOKE" = 1 ] && observe=10 end=40
+# The configs train 400 steps and evaluate every 10: the law sees steps 10..100 (the first 25%,
+# group "sizes"), and again 10..200 (half, group "sizes-half"); smoke: 40 steps, eval every 2.
+observe=100 half=200 end=400
+[ "$SMOKE" = 1 ] && observe=10 half=20 end=40
 prepare_data tinystories-docs
 for seed in $SEEDS; do
   for size in small medium large; do
@@ -27,6 +28,7 @@ done | configs/train_queue.sh
 for seed in $SEEDS; do
   for size in small medium large; do
     fit_and_record sizes "$size" "$seed" "$RUNS/scaling/$size-$seed" "$observe" "$end" "$RES"
+    fit_and_record sizes-half "$size" "$seed" "$RUNS/scaling/$size-$seed" "$half" "$end" "$RES"
   done
 done
 echo; echo "MAPE % on the steps after the cut-off, mean ± sd over seeds $SEEDS (results: $RES)"

@@ -170,6 +170,10 @@ TEST(TemporalScalingSchedule, PiecewiseCosineFollowsTheDecayWhereFreeFormsCannot
   EXPECT_LT(d.params[2].mape_actual_this, 0.25 * without.ours.mape);
   EXPECT_LT(d.params[2].mape_actual_this, d.params[0].mape_actual_this);
   EXPECT_LT(d.params[2].mape_actual_this, d.params[1].mape_actual_this);
+  // a2 extrapolated alone (a0, a1 at their per-step values) keeps most of the error.
+  EXPECT_GT(d.params[2].mape_only_extrapolated, 0.5 * without.ours.mape);
+  EXPECT_GT(d.params[2].mape_only_extrapolated, 4 * d.params[0].mape_only_extrapolated);
+  EXPECT_GT(d.params[2].mape_only_extrapolated, 4 * d.params[1].mape_only_extrapolated);
   EXPECT_EQ(d.later_fits.size(), 15u);
 }
 

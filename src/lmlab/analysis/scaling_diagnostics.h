@@ -4,10 +4,13 @@
 //                losses — the position law's own error (no extrapolation at all)
 //   full fit     every parameter's chosen trajectory form refitted on all steps (observed and
 //                later): the error the forms cannot avoid even with the whole curve
-//   per parameter  a_k alone refitted on all steps (the others extrapolated from the cut-off),
-//                and a_k alone at its per-step values; the error of a_k's extrapolated
-//                trajectory against its per-step values
-// A parameter whose own refit removes most of the error is the one that extrapolates badly.
+//   per parameter  a_k alone refitted on all steps (the others extrapolated from the cut-off);
+//                a_k alone at its per-step values; a_k alone extrapolated (the others at their
+//                per-step values: the error a_k's extrapolation causes by itself); and the error
+//                of a_k's extrapolated trajectory against its per-step values
+// A parameter that alone extrapolated keeps most of the error is the one that extrapolates badly.
+// (With a free additive constant, as every position law here has, the least-squares fit's mean
+// over positions equals the data's mean, so "law" is 0 up to the solver's tolerance.)
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
@@ -24,6 +27,7 @@ struct ParamDiagnostic {
   double relative_error = 0;  // that / mean |a_k fitted per step|
   double mape_full_this = 0;    // MAPE (%) with only this parameter refitted on all steps
   double mape_actual_this = 0;  // MAPE (%) with only this parameter at its per-step values
+  double mape_only_extrapolated = 0;  // MAPE (%) with every other parameter at its per-step values
 };
 
 struct ScalingDiagnostics {
