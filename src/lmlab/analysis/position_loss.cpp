@@ -44,6 +44,16 @@ EvalPoint parse_line(const std::string& path, int64_t line_no, const std::string
   for (size_t i = 0; i < losses.size(); ++i) {
     p.position_loss.push_back(finite(losses[i], "position_loss[" + std::to_string(i) + "]"));
   }
+  if (j.contains("position_se")) {
+    const json& se = j["position_se"];
+    if (!se.is_array() || se.size() != losses.size())
+      fail("\"position_se\" must be an array as long as \"position_loss\" (" + std::to_string(losses.size()) + ")");
+    for (size_t i = 0; i < se.size(); ++i) {
+      double v = finite(se[i], "position_se[" + std::to_string(i) + "]");
+      if (v < 0) fail("position_se[" + std::to_string(i) + "] must be >= 0, got " + se[i].dump());
+      p.position_se.push_back(v);
+    }
+  }
   if (j.contains("loss")) {
     p.loss = finite(j["loss"], "\"loss\"");
   } else {

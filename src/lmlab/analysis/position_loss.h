@@ -1,6 +1,8 @@
 // Reader for a run's position_loss.jsonl (written by the trainer at every evaluation):
-//   {"step": S, "tokens": N, "loss": L, "position_loss": [l_0, ..., l_{T-1}]}
-// l_i is the validation loss of the prediction at 0-based context position i.
+//   {"step": S, "tokens": N, "loss": L, "position_loss": [l_0, ..., l_{T-1}],
+//    "position_se": [s_0, ..., s_{T-1}], "position_count": [...], "windows_at": "doc_start"}
+// l_i is the validation loss of the prediction at 0-based context position i, s_i its standard
+// error over the validation windows (optional; the other keys are not read here).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -13,6 +15,7 @@ struct EvalPoint {
   int64_t tokens = 0;  // trained tokens at this step (0 when the file does not say)
   double loss = 0;     // mean validation loss
   std::vector<double> position_loss;  // (T)
+  std::vector<double> position_se;    // (T), or empty when the file has none
 };
 
 // All evaluations in file order. UserError "file:line:col: problem" for a missing file, a line

@@ -37,8 +37,13 @@ std::string scaling_table(const ScalingResult& r) {
   const CurveForm law = position_form(r.options.position_law);
   out << "Temporal Scaling Law: position law " << law.formula << " over i = 1.." << r.positions << "\n"
       << "observed " << r.observed.size() << " eval steps (" << r.observed.front().step << ".."
-      << r.observed.back().step << ", --observe-until " << r.options.observe_until << "), t = step / "
-      << static_cast<int64_t>(r.time_scale) << "\n\n";
+      << r.observed.back().step << ", --observe-until " << r.options.observe_until << "), t = "
+      << (r.options.time == "tokens" ? "trained tokens / " : "step / ") << static_cast<int64_t>(r.time_scale)
+      << (r.options.schedule ? ", learning-rate schedule from the run's config" : ", no learning-rate schedule") << "\n";
+  if (std::isfinite(r.position_se)) {
+    out << "per-position standard error at the cut-off: " << fixed(r.position_se, 4) << " (mean over positions)\n";
+  }
+  out << "\n";
   out << "parameter  trajectory    held-out RMSE per candidate\n";
   for (const auto& traj : r.trajectories) {
     char head[64];
@@ -47,12 +52,12 @@ std::string scaling_table(const ScalingResult& r) {
     for (const auto& [form, rmse] : traj.holdout_rmse) out << " " << form << "=" << fixed(rmse, 5);
     out << "\n";
   }
-  out << "\n      step     actual       ours  power law  exponential\n";
+  out << "\n      step     actual       ours  power law  exponential     cut-off\n";
   for (const auto& p : r.predictions) {
     char row[160];
-    std::snprintf(row, sizeof row, "%10lld %10s %10s %10s %12s\n", static_cast<long long>(p.step),
+    std::snprintf(row, sizeof row, "%10lld %10s %10s %10s %12s %11s\n", static_cast<long long>(p.step),
                   p.has_actual ? fixed(p.actual).c_str() : "-", fixed(p.ours).c_str(), fixed(p.power_law).c_str(),
-                  fixed(p.exponential).c_str());
+                  fixed(p.exponential).c_str(), fixed(p.cutoff).c_str());
     out << row;
   }
   out << "\nmethod                        MAPE %        R^2\n";
@@ -64,6 +69,7 @@ std::string scaling_table(const ScalingResult& r) {
   line("temporal scaling law", r.ours);
   line("power law A*t^-alpha+E", r.power_law_score);
   line("exponential A*exp(-bt)+E", r.exponential_score);
+  line("loss at the cut-off", r.cutoff_score);
   return out.str();
 }
 
@@ -73,7 +79,12 @@ json scaling_json(const ScalingResult& r) {
   j["positions"] = r.positions;
   j["observe_until"] = r.options.observe_until;
   j["predict_to"] = r.options.predict_to;
-  j["time_scale_steps"] = r.time_scale;
+  j["time"] = r.options.time;
+  j["time_scale"] = r.time_scale;
+  j["cutoff_step"] = r.cutoff_step;
+  j["schedule"] = static_cast<bool>(r.options.schedule);
+  j["position_se_at_cutoff"] = number_or_null(r.position_se);
+  if (!r.observed.empty()) j["loss_at_cutoff"] = r.observed.back().loss;
   j["step_fits"] = json::array();
   for (const auto& s : r.step_fits) j["step_fits"].push_back({{"step", s.step}, {"params", s.params}, {"r2", number_or_null(s.r2)}});
   j["trajectories"] = json::array();
@@ -92,11 +103,20 @@ json scaling_json(const ScalingResult& r) {
                                 {"actual", p.has_actual ? json(p.actual) : json(nullptr)},
                                 {"ours", p.ours},
                                 {"power_law", p.power_law},
-                                {"exponential", p.exponential}});
+                                {"exponential", p.exponential},
+                                {"cutoff", p.cutoff}});
+  }
+  // The last predicted step that was actually run: what a data-mixture choice ranks by.
+  for (auto p = r.predictions.rbegin(); p != r.predictions.rend(); ++p) {
+    if (!p->has_actual) continue;
+    j["final"] = {{"step", p->step}, {"actual", p->actual}, {"ours", p->ours}, {"power_law", p->power_law},
+                  {"exponential", p->exponential}, {"cutoff", p->cutoff}};
+    break;
   }
   j["scores"] = {{"ours", score_json(r.ours)},
                  {"power_law", score_json(r.power_law_score)},
-                 {"exponential", score_json(r.exponential_score)}};
+                 {"exponential", score_json(r.exponential_score)},
+                 {"cutoff", score_json(r.cutoff_score)}};
   return j;
 }
 
@@ -109,7 +129,7 @@ bool write_scaling_plot(const ScalingResult& r, const std::vector<EvalPoint>& ev
   // Smooth predicted curves from the first observed step to predict_to.
   const double first = static_cast<double>(r.observed.front().step), end = static_cast<double>(r.options.predict_to);
   for (int k = 0; k <= 200; ++k) {
-    double step = first + (end - first) * k / 200.0, t = step / r.time_scale;
+    double step = first + (end - first) * k / 200.0, t = time_of_step(r, step);
     cur << step << " " << predict_mean_loss(r, step) << " " << r.power_law(t) << " " << r.exponential(t) << "\n";
   }
   Plot plot;

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "lmlab/analysis/fit_metrics.h"
+#include "lmlab/analysis/schedule_forms.h"
 #include "lmlab/common/error.h"
 
 namespace lmlab::analysis {
@@ -13,16 +14,6 @@ namespace lmlab::analysis {
 namespace {
 
 constexpr size_t kMinObserved = 4;  // 3 to fit a 3-parameter trajectory + 1 held out
-
-StepFit fit_positions(const CurveForm& law, const EvalPoint& e) {
-  std::vector<double> i, y = e.position_loss;
-  for (size_t k = 0; k < y.size(); ++k) i.push_back(static_cast<double>(k + 1));
-  CurveFit fit = fit_curve(law, i, y);
-  if (!fit.ok) throw UserError("the " + law.name + " position law failed to fit the losses at step " + std::to_string(e.step));
-  std::vector<double> predicted;
-  for (double x : i) predicted.push_back(fit(x));
-  return {e.step, fit.params, r_squared(predicted, y)};
-}
 
 double law_mean(const CurveForm& law, const std::vector<double>& params, int64_t positions) {
   double sum = 0;
@@ -35,15 +26,15 @@ double law_mean(const CurveForm& law, const std::vector<double>& params, int64_t
 std::vector<Prediction> prediction_steps(const std::vector<EvalPoint>& evals, int64_t observe_until, int64_t predict_to) {
   std::vector<Prediction> out;
   for (const auto& e : evals) {
-    if (e.step > observe_until && e.step <= predict_to) out.push_back({e.step, true, e.loss, 0, 0, 0});
+    if (e.step > observe_until && e.step <= predict_to) out.push_back({e.step, true, e.loss, 0, 0, 0, 0});
   }
   int64_t last = evals.back().step;
   int64_t interval = evals.size() > 1 ? last - evals[evals.size() - 2].step : std::max<int64_t>(last, 1);
   for (int64_t s = std::max(last, observe_until) + interval; s <= predict_to; s += interval) {
-    out.push_back({s, false, 0, 0, 0, 0});
+    out.push_back({s, false, 0, 0, 0, 0, 0});
   }
   if (predict_to > std::max(last, observe_until) && (out.empty() || out.back().step != predict_to)) {
-    out.push_back({predict_to, false, 0, 0, 0, 0});
+    out.push_back({predict_to, false, 0, 0, 0, 0, 0});
   }
   return out;
 }
@@ -58,7 +49,65 @@ Score score(const std::vector<Prediction>& predictions, double Prediction::*meth
   return {mape(predicted, actual), r_squared(predicted, actual)};
 }
 
+// Every free form, or the named ones; the schedule-tied forms need the run's schedule.
+std::vector<CurveForm> candidate_forms(const ScalingOptions& o, double steps_per_t) {
+  std::vector<CurveForm> all = trajectory_forms();
+  if (o.schedule) {
+    for (auto& f : schedule_trajectory_forms(o.schedule, steps_per_t)) all.push_back(f);
+  }
+  if (o.trajectory_candidates.empty()) return all;
+  std::vector<CurveForm> chosen;
+  for (const auto& name : o.trajectory_candidates) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const CurveForm& f) { return f.name == name; });
+    if (it != all.end()) {
+      chosen.push_back(*it);
+      continue;
+    }
+    auto tied = schedule_form_names();
+    if (std::find(tied.begin(), tied.end(), name) != tied.end())
+      throw UserError("trajectory form '" + name + "' follows the learning-rate schedule: it needs the run's config.toml" +
+                      (o.schedule ? std::string(" with a schedule that decays") : std::string()));
+    chosen.push_back(trajectory_form(name));  // UserError naming the choices
+  }
+  return chosen;
+}
+
+// Time per step from the observed evaluations: their trained tokens when time = "tokens"
+// (lmlab trains the same number of tokens every step), else 1.
+double time_per_step(const std::vector<EvalPoint>& observed, const std::string& time) {
+  if (time == "steps") return 1;
+  if (time != "tokens") throw UserError("unknown --time '" + time + "' (choices: tokens, steps)");
+  const EvalPoint& last = observed.back();
+  const double per_step = static_cast<double>(last.tokens) / static_cast<double>(last.step);
+  for (const auto& e : observed) {
+    if (e.tokens <= 0)
+      throw UserError("--time tokens: the evaluation at step " + std::to_string(e.step) +
+                      " has no \"tokens\" (use --time steps)");
+    if (std::abs(static_cast<double>(e.tokens) - per_step * static_cast<double>(e.step)) > 1e-9 * static_cast<double>(e.tokens))
+      throw UserError("--time tokens: trained tokens are not proportional to steps (step " + std::to_string(e.step) +
+                      " has " + std::to_string(e.tokens) + "); use --time steps");
+  }
+  return per_step;
+}
+
+double mean_position_se(const EvalPoint& e) {
+  if (e.position_se.empty()) return std::numeric_limits<double>::quiet_NaN();
+  double sum = 0;
+  for (double v : e.position_se) sum += v;
+  return sum / static_cast<double>(e.position_se.size());
+}
+
 }  // namespace
+
+StepFit fit_positions(const CurveForm& law, const EvalPoint& e) {
+  std::vector<double> i, y = e.position_loss;
+  for (size_t k = 0; k < y.size(); ++k) i.push_back(static_cast<double>(k + 1));
+  CurveFit fit = fit_curve(law, i, y);
+  if (!fit.ok) throw UserError("the " + law.name + " position law failed to fit the losses at step " + std::to_string(e.step));
+  std::vector<double> predicted;
+  for (double x : i) predicted.push_back(fit(x));
+  return {e.step, fit.params, r_squared(predicted, y)};
+}
 
 TrajectoryFit fit_trajectory(const std::string& param, const std::vector<CurveForm>& forms,
                              const std::vector<double>& t, const std::vector<double>& values, size_t holdout) {
@@ -108,18 +157,16 @@ ScalingResult fit_temporal_scaling(const std::vector<EvalPoint>& evals, const Sc
                     std::to_string(r.options.observe_until));
   }
   const CurveForm law = position_form(r.options.position_law);
-  std::vector<CurveForm> candidates;
-  if (r.options.trajectory_candidates.empty()) {
-    candidates = trajectory_forms();
-  } else {
-    for (const auto& name : r.options.trajectory_candidates) candidates.push_back(trajectory_form(name));
-  }
+  r.cutoff_step = r.observed.back().step;
+  r.time_per_step = time_per_step(r.observed, r.options.time);
+  r.time_scale = static_cast<double>(r.cutoff_step) * r.time_per_step;
+  r.position_se = mean_position_se(r.observed.back());
+  const std::vector<CurveForm> candidates = candidate_forms(r.options, static_cast<double>(r.cutoff_step));
 
-  r.time_scale = static_cast<double>(r.observed.back().step);
   std::vector<double> t, mean_loss;
   for (const auto& e : r.observed) {
     r.step_fits.push_back(fit_positions(law, e));
-    t.push_back(static_cast<double>(e.step) / r.time_scale);
+    t.push_back(time_of_step(r, static_cast<double>(e.step)));
     mean_loss.push_back(e.loss);
   }
   const size_t holdout = std::clamp<size_t>(
@@ -135,22 +182,30 @@ ScalingResult fit_temporal_scaling(const std::vector<EvalPoint>& evals, const Sc
 
   r.predictions = prediction_steps(evals, r.options.observe_until, r.options.predict_to);
   for (auto& p : r.predictions) {
-    double ts = static_cast<double>(p.step) / r.time_scale;
+    double ts = time_of_step(r, static_cast<double>(p.step));
     p.ours = predict_mean_loss(r, static_cast<double>(p.step));
     p.power_law = r.power_law(ts);
     p.exponential = r.exponential(ts);
+    p.cutoff = r.observed.back().loss;
   }
   r.ours = score(r.predictions, &Prediction::ours);
   r.power_law_score = score(r.predictions, &Prediction::power_law);
   r.exponential_score = score(r.predictions, &Prediction::exponential);
+  r.cutoff_score = score(r.predictions, &Prediction::cutoff);
   return r;
 }
 
+double time_of_step(const ScalingResult& result, double step) { return step * result.time_per_step / result.time_scale; }
+
+double law_mean_loss(const ScalingResult& result, const std::vector<double>& params) {
+  return law_mean(position_form(result.options.position_law), params, result.positions);
+}
+
 double predict_mean_loss(const ScalingResult& result, double step) {
-  const double t = step / result.time_scale;
+  const double t = time_of_step(result, step);
   std::vector<double> params;
   for (const auto& traj : result.trajectories) params.push_back(traj.fit(t));
-  return law_mean(position_form(result.options.position_law), params, result.positions);
+  return law_mean_loss(result, params);
 }
 
 }  // namespace lmlab::analysis

@@ -1,7 +1,9 @@
 // The windowed-loss loop and the per-position validation loss (formula in evaluate.h).
 #include "lmlab/train/evaluate.h"
 
+#include "lmlab/common/error.h"
 #include "lmlab/data/loader.h"
+#include "lmlab/train/doc_windows.h"
 
 namespace lmlab::train {
 
@@ -22,23 +24,48 @@ void for_each_window_nll(const data::TokenShard& shard, const std::vector<int64_
   }
 }
 
+EvalResult evaluate_window_set(const data::TokenShard& val, int64_t seq_len, const EvalWindows& windows,
+                               int64_t batch_size, const torch::Device& device, const LogitsFn& logits_of,
+                               const std::function<void(std::vector<torch::Tensor>&)>& all_reduce_sum) {
+  auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(device);
+  torch::Tensor sum = torch::zeros({seq_len}, f64), sum_sq = torch::zeros({seq_len}, f64);  // (T)
+  torch::Tensor count = torch::zeros({seq_len}, f64);                                       // (T)
+  for_each_window_nll(val, windows.starts, seq_len, batch_size, device, logits_of,
+                      [&](const torch::Tensor& targets, const torch::Tensor& nll) {
+                        torch::Tensor keep = windows.mask_after_eot >= 0
+                                                 ? first_document_mask(targets, windows.mask_after_eot)
+                                                 : torch::ones_like(targets, torch::kBool);
+                        torch::Tensor w = keep.to(f64);  // (B, T)
+                        sum += (nll * w).sum(0);
+                        sum_sq += (nll * nll * w).sum(0);
+                        count += w.sum(0);
+                      });
+  std::vector<torch::Tensor> totals = {sum, sum_sq, count,
+                                       torch::tensor({static_cast<double>(windows.starts.size())}, f64)};
+  all_reduce_sum(totals);
+  EvalResult r;
+  r.windows = static_cast<int64_t>(totals[3].item<double>());
+  torch::Tensor n = totals[2].cpu(), mean = (totals[0].cpu() / n.clamp_min(1));                 // (T)
+  torch::Tensor var = (totals[1].cpu() - n * mean * mean).clamp_min(0) / (n - 1).clamp_min(1);  // (T)
+  torch::Tensor se = (var / n.clamp_min(1)).sqrt();
+  for (int64_t i = 0; i < seq_len; ++i) {
+    if (n[i].item<double>() == 0)
+      throw_user_error(val.path(), "no validation window keeps position " + std::to_string(i) +
+                                       ": every evaluated document is shorter (use more eval.windows or a smaller data.seq_len)");
+  }
+  r.position_loss.assign(mean.data_ptr<double>(), mean.data_ptr<double>() + seq_len);
+  r.position_se.assign(se.data_ptr<double>(), se.data_ptr<double>() + seq_len);
+  for (int64_t i = 0; i < seq_len; ++i) r.position_count.push_back(static_cast<int64_t>(n[i].item<double>()));
+  r.loss = mean.mean().item<double>();
+  return r;
+}
+
 EvalResult evaluate_windows(const data::TokenShard& val, int64_t seq_len, int64_t windows, int64_t rank,
                             int64_t world_size, int64_t batch_size, const torch::Device& device,
                             const std::function<torch::Tensor(const torch::Tensor&)>& logits_of,
                             const std::function<void(std::vector<torch::Tensor>&)>& all_reduce_sum) {
-  std::vector<int64_t> starts = data::eval_window_starts(val, seq_len, windows, rank, world_size);
-  torch::Tensor sum = torch::zeros({seq_len}, torch::TensorOptions().dtype(torch::kFloat64).device(device));  // (T)
-  for_each_window_nll(val, starts, seq_len, batch_size, device, logits_of,
-                      [&](const torch::Tensor&, const torch::Tensor& nll) { sum += nll.sum(0); });
-  std::vector<torch::Tensor> totals = {sum, torch::tensor({static_cast<double>(starts.size())},
-                                                          torch::TensorOptions().dtype(torch::kFloat64).device(device))};
-  all_reduce_sum(totals);
-  EvalResult r;
-  r.windows = static_cast<int64_t>(totals[1].item<double>());
-  torch::Tensor mean = (totals[0] / std::max<double>(1, r.windows)).cpu();
-  r.position_loss.assign(mean.data_ptr<double>(), mean.data_ptr<double>() + seq_len);
-  r.loss = mean.mean().item<double>();
-  return r;
+  EvalWindows w{data::eval_window_starts(val, seq_len, windows, rank, world_size), -1};
+  return evaluate_window_set(val, seq_len, w, batch_size, device, logits_of, all_reduce_sum);
 }
 
 }  // namespace lmlab::train

@@ -2,17 +2,20 @@
 // with the next-token loss of [train.loss] (CE, MiLe, focal) plus the FFNs' auxiliary losses on
 // token windows of `lmlab data prepare` shards:
 //   loss = lm_loss(logits(x), y) + sum_layers aux
-// Evaluation: mean next-token loss over eval.windows fixed validation windows, and its value at
-// each position (position_loss.jsonl, what the Temporal Scaling Law fits). MaskMoE is handed
+// Evaluation: mean next-token loss over eval.windows fixed validation windows (spread over the
+// split, or at document starts: eval.windows_at), and its value and standard error at each
+// position (position_loss.jsonl, what the Temporal Scaling Law fits). MaskMoE is handed
 // the training shard's token counts before the first step; MoE runs end with an expert-load
 // heatmap of the final validation pass.
 #include "lmlab/analysis/expert_heatmap.h"
 #include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
+#include "lmlab/data/loader.h"
 #include "lmlab/model/moe/mask_moe.h"
 #include "lmlab/model/transformer.h"
 #include "lmlab/runlog/jsonl.h"
 #include "lmlab/train/autocast.h"
+#include "lmlab/train/doc_windows.h"
 #include "lmlab/train/evaluate.h"
 #include "lmlab/train/tasks/decoder_task.h"
 #include "lmlab/train/tasks/tasks.h"
@@ -56,15 +59,15 @@ class LmTask : public DecoderTask {
     // checkpoint brings its own routing mask, so evaluation needs no counts).
     if (exp.model.ffn.type == "mask_moe" && env.training)
       model::moe::set_token_frequencies(*model_, torch::tensor(data::count_token_ids(*train_shard_, exp.model.vocab_size)));
-    eval_windows_ = exp.eval.windows;
+    eval_windows_ = choose_eval_windows(exp, meta, env);
     eval_batch_ = exp.train.batch_size;
   }
 
   data::BatchSource& train_source() override { return *source_; }
 
   nlohmann::json evaluate(TaskEnv& env) override {
-    last_eval_ = evaluate_windows(
-        *val_shard_, seq_len_, eval_windows_, env.rank, env.world_size, eval_batch_, env.device,
+    last_eval_ = evaluate_window_set(
+        *val_shard_, seq_len_, eval_windows_, eval_batch_, env.device,
         [&](const torch::Tensor& x) {
           Autocast ac(env.bf16);
           return model_->forward(x);
@@ -84,8 +87,16 @@ class LmTask : public DecoderTask {
 
   void on_eval(TaskEnv& env, int64_t step, int64_t tokens, const nlohmann::json&) override {
     if (!env.main) return;
-    runlog::append_jsonl(position_path_, {{"step", step}, {"tokens", tokens}, {"loss", last_eval_.loss},
-                                          {"position_loss", last_eval_.position_loss}});
+    nlohmann::json line = {{"step", step}, {"tokens", tokens}, {"loss", last_eval_.loss},
+                           {"position_loss", last_eval_.position_loss}};
+    // Document-start windows also record each position's noise and how many windows kept it
+    // (spread windows keep the record they always had).
+    if (windows_at_ == "doc_start") {
+      line["position_se"] = last_eval_.position_se;
+      line["position_count"] = last_eval_.position_count;
+      line["windows_at"] = windows_at_;
+    }
+    runlog::append_jsonl(position_path_, line);
   }
 
   nlohmann::json log_extras() override {
@@ -107,8 +118,21 @@ class LmTask : public DecoderTask {
  private:
   std::unique_ptr<data::TokenShard> train_shard_, val_shard_;
   std::unique_ptr<data::WindowSource> source_;
-  int64_t eval_windows_ = 0, eval_batch_ = 0;
-  std::string position_path_;
+  // eval.windows_at = "doc_start": windows at document starts, positions after the first
+  // document's <|endoftext|> masked (doc_windows.h); "spread": data::eval_window_starts.
+  EvalWindows choose_eval_windows(const Experiment& exp, const nlohmann::json& meta, const TaskEnv& env) {
+    windows_at_ = exp.eval.windows_at;
+    if (windows_at_ != "doc_start")
+      return {data::eval_window_starts(*val_shard_, exp.data.seq_len, exp.eval.windows, env.rank, env.world_size), -1};
+    if (!meta.contains("eot_id") || !meta["eot_id"].is_number_unsigned())
+      throw UserError(exp.data.dir + "/meta.json: eval.windows_at = \"doc_start\" needs the data's \"eot_id\"");
+    const auto eot = meta["eot_id"].get<uint32_t>();
+    return {document_window_starts(*val_shard_, eot, exp.data.seq_len, exp.eval.windows, env.rank, env.world_size), eot};
+  }
+
+  EvalWindows eval_windows_;
+  int64_t eval_batch_ = 0;
+  std::string windows_at_, position_path_;
   EvalResult last_eval_;
 };
 
