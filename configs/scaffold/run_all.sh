@@ -14,12 +14,14 @@
 # results with --smoke) and the table in docs/tokenizer.md is regenerated from them.
 # Runs that already finished (train.done) and data already prepared (meta.json) are kept.
 #   configs/scaffold/run_all.sh [--smoke]      (--smoke: the same at toy size, configs/smoke.sh)
-# Two runs train side by side with one thread each (small models use 2 cores better so).
+# QUEUES runs (default 2) train and are evaluated side by side, one thread each (small models use
+# 2 cores better so).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export LMLAB=${LMLAB:-build/tools/lmlab}
 source configs/smoke.sh
 SEEDS=${SEEDS:-1337 1 2}
+QUEUES=${QUEUES:-2}
 VOCABS=${VOCABS:-1024 4096}
 BYTES=${BYTES:-1600000}  # training bytes per run (0.38 of the 4.2 MB corpus; see docs/tokenizer.md)
 ZS_TASKS=${ZS_TASKS:-lambada,hellaswag,piqa,winogrande,arc_easy}
@@ -64,26 +66,6 @@ steps_for() {  # $1 data dir: the steps that train on BYTES bytes
 }
 for n in $VOCABS; do for a in $ALGOS; do prepare_tokenizer "$a" "$n"; done; done
 
-# Two queues side by side (every other line), one thread each.
-train_two_queues() {  # stdin: train_queue lines
-  local lines pids=() half
-  lines=$(cat)
-  for half in 0 1; do
-    awk -v h=$half 'NR % 2 == h' <<<"$lines" | OMP_NUM_THREADS=1 configs/train_queue.sh >"$RUNS/scaffold/train-$half.log" 2>&1 &
-    pids+=($!)
-  done
-  for p in "${pids[@]}"; do wait "$p" || { echo "training failed: see $RUNS/scaffold/train-*.log" >&2; exit 1; }; done
-}
-mkdir -p "$RUNS/scaffold" "$RES"
-for seed in $SEEDS; do
-  for n in $VOCABS; do
-    for a in $ALGOS; do
-      echo "configs/scaffold/base.toml $SMOKE_SET --set data.dir=$DATA/$a-$n --set train.steps=$(steps_for "$DATA/$a-$n")" \
-           "--set run.seed=$seed --set run.out_dir=$RUNS/scaffold/$a-$n-$seed"
-    done
-  done
-done | train_two_queues
-
 # "NAME=VALUE" from the tokenizer's held-out stats: bytes/token, rare and unused shares, |S|.
 stats_metrics() {  # $1 stats file
   awk '/^vocab size/ {v = $3} /^scaffold/ && !/standalone/ {s = $3}
@@ -113,16 +95,27 @@ record() {  # $1 algo, $2 vocab size, $3 seed
     $(zs_metrics "$run/eval_zero_shot.json") --metric "train_bytes_per_token=$(train_bytes_per_token "$DATA/$1-$2")" \
     --metric "steps=$(steps_for "$DATA/$1-$2")" --metric "train_s=$(cat "$run/train.done")" >/dev/null
 }
-runs=()
-for seed in $SEEDS; do for n in $VOCABS; do for a in $ALGOS; do runs+=("$RUNS/scaffold/$a-$n-$seed"); done; done; done
-# Two evaluations side by side too, one thread each.
-eval_half() {  # $1: 0 or 1, every other run
+mkdir -p "$RUNS/scaffold" "$RES"
+lines=() runs=()
+for seed in $SEEDS; do
+  for n in $VOCABS; do
+    for a in $ALGOS; do
+      runs+=("$RUNS/scaffold/$a-$n-$seed")
+      lines+=("configs/scaffold/base.toml $SMOKE_SET --set data.dir=$DATA/$a-$n --set train.steps=$(steps_for "$DATA/$a-$n") --set run.seed=$seed --set run.out_dir=${runs[-1]}")
+    done
+  done
+done
+# QUEUES queues side by side, one thread each: queue q trains and then evaluates runs q, q + QUEUES, ...
+run_queue() {  # $1: q
   local i
-  for ((i = $1; i < ${#runs[@]}; i += 2)); do evaluate "${runs[i]}"; done
+  for ((i = $1; i < ${#runs[@]}; i += QUEUES)); do
+    echo "${lines[i]}" | configs/train_queue.sh
+    evaluate "${runs[i]}"
+  done
 }
 pids=()
-for half in 0 1; do OMP_NUM_THREADS=1 eval_half $half >"$RUNS/scaffold/eval-$half.log" 2>&1 & pids+=($!); done
-for p in "${pids[@]}"; do wait "$p" || { echo "evaluation failed: see $RUNS/scaffold/eval-*.log" >&2; exit 1; }; done
+for ((q = 0; q < QUEUES; ++q)); do OMP_NUM_THREADS=1 run_queue $q >"$RUNS/scaffold/queue-$q.log" 2>&1 & pids+=($!); done
+for p in "${pids[@]}"; do wait "$p" || { echo "a run failed: see $RUNS/scaffold/queue-*.log" >&2; exit 1; }; done
 for seed in $SEEDS; do for n in $VOCABS; do for a in $ALGOS; do record "$a" "$n" "$seed"; done; done; done
 echo; echo "mean ± sd over seeds $SEEDS (results: $RES)"
 DOC=""
