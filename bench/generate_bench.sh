@@ -8,7 +8,7 @@
 #   LMLAB=build/tools/lmlab TOKENS="128 1000" REPEATS=3 THREADS=1 CHECKPOINT=dir bench/generate_bench.sh
 #
 # For each length: greedy (--temperature 0 --ignore-eos), first both sides' token ids are checked
-# equal (lmlab --ids), then REPEATS rounds of A B (lmlab, reference), each a fresh process, each
+# equal (lmlab --ids), then REPEATS rounds of A B / B A (lmlab, reference), each a fresh process, each
 # timing its own generation in-process (prompt forward to last token; lmlab's --timing, which
 # includes streaming the text to stdout). Prints every run, the medians and the ratio
 # lmlab / reference. Both sides get the same intra-op threads (THREADS, default 1 = torch's
@@ -62,9 +62,11 @@ for n in $TOKENS; do
   fi
   : > "$work/a" && : > "$work/b"
   for r in $(seq 1 "$REPEATS"); do
+    # A B in odd rounds, B A in even ones: a load that drifts during the run favours neither side.
+    (( r % 2 )) || b=$(reference_run "$n" | json_field tokens_per_s)
     lmlab_run "$n" --timing > "$work/text" 2> "$work/err"
     a=$(sed -n 's/.* = \([0-9.]*\) tokens\/s.*/\1/p' "$work/err")
-    b=$(reference_run "$n" | json_field tokens_per_s)
+    (( r % 2 == 0 )) || b=$(reference_run "$n" | json_field tokens_per_s)
     printf '   round %d: lmlab %8.1f tokens/s   reference %8.1f tokens/s\n' "$r" "$a" "$b"
     echo "$a" >> "$work/a" && echo "$b" >> "$work/b"
   done

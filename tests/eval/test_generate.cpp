@@ -218,7 +218,7 @@ TEST(TextStream, CompletePrefixHoldsOnlyAnUnfinishedCharacter) {
   EXPECT_EQ(utf8_complete_prefix("a\x80"), 2u);              // a stray continuation byte
   EXPECT_EQ(utf8_complete_prefix("a\xe0\x80"), 3u);          // overlong form: cannot complete
   EXPECT_EQ(utf8_complete_prefix("a\xed\xa0"), 3u);          // a surrogate: cannot complete
-  EXPECT_EQ(utf8_complete_prefix("a\xc3a"), 3u);             // interrupted: cannot complete
+  EXPECT_EQ(utf8_complete_prefix("a\xc3" "a"), 3u);          // interrupted: cannot complete
   EXPECT_EQ(utf8_complete_prefix(""), 0u);
 }
 
@@ -236,12 +236,15 @@ TEST(TextStream, StreamedTextEqualsDecodingTheWholeSequence) {
   const std::string broken = "x\xff\xc3(\xe2\x82";  // invalid bytes, then a character cut off at the end
   std::vector<uint32_t> with_broken = merged;
   for (char c : broken) with_broken.push_back(tok.encode(std::string(1, c)).at(0));
-  for (const auto* ids : {&bytewise, &merged, &with_broken}) {
+  const std::vector<uint32_t>* cases[] = {&bytewise, &merged, &with_broken};
+  for (const auto* ids : cases) {
     TextStream stream(tok);
     std::string printed;
     for (uint32_t id : *ids) {
       std::string piece = stream.push(id);
-      if (ids != &with_broken) EXPECT_TRUE(valid_utf8(piece)) << "printed half a character: " << piece;
+      if (ids != &with_broken) {
+        EXPECT_TRUE(valid_utf8(piece)) << "printed half a character: " << piece;
+      }
       printed += piece;
     }
     printed += stream.finish();
