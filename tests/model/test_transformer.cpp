@@ -121,7 +121,10 @@ TEST(Transformer, NextTokenLogitsEqualTheLastRowOfTheFullForward) {
       if (fast.k[l].defined()) {
         EXPECT_TRUE(torch::allclose(fast.k[l], reference.k[l], 1e-6, 1e-6)) << what << " layer " << l;
       }
-      EXPECT_TRUE(torch::allclose(fast.v[l], reference.v[l], 1e-6, 1e-6)) << what << " layer " << l;
+      EXPECT_EQ(fast.v[l].defined(), reference.v[l].defined()) << what;  // CLA's reusing layers cache neither
+      if (fast.v[l].defined()) {
+        EXPECT_TRUE(torch::allclose(fast.v[l], reference.v[l], 1e-6, 1e-6)) << what << " layer " << l;
+      }
     }
   }
 }
