@@ -1,7 +1,6 @@
 // The training loop (what one step does is described in engine.h).
 #include "lmlab/train/engine.h"
 
-#include <fnmatch.h>
 
 #include <algorithm>
 #include <chrono>
@@ -23,26 +22,16 @@
 #include "lmlab/train/mfu.h"
 #include "lmlab/train/model_state.h"
 #include "lmlab/train/optimizer.h"
+#include "lmlab/train/param_patterns.h"
 #include "lmlab/train/schedule.h"
 
 namespace lmlab::train {
 
 std::vector<std::string> matching_parameters(const torch::nn::Module& module, const std::vector<std::string>& patterns,
                                              const std::string& key) {
-  std::vector<std::string> names, out;
+  std::vector<std::string> names;
   for (const auto& item : module.named_parameters()) names.push_back(item.key());
-  for (const auto& pattern : patterns) {
-    bool any = false;
-    for (const auto& n : names)
-      if (fnmatch(pattern.c_str(), n.c_str(), 0) == 0) {
-        any = true;
-        if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
-      }
-    if (!any)
-      throw UserError(key + ": pattern '" + pattern + "' matches no parameter" + did_you_mean(pattern, names) +
-                      " (lmlab train --print-params lists them)");
-  }
-  return out;
+  return parameters_matching(names, patterns, key);
 }
 
 std::vector<std::string> frozen_parameters(Task& task, const TrainConfig& tc) {

@@ -1,8 +1,6 @@
 // --print-params from the config alone (see print_params.h).
 #include "lmlab/train/print_params.h"
 
-#include <fnmatch.h>
-
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -11,30 +9,10 @@
 #include "lmlab/data/shards.h"
 #include "lmlab/tokenizer/tokenizer.h"
 #include "lmlab/train/param_count.h"
+#include "lmlab/train/param_patterns.h"
 #include "lmlab/train/size_check.h"
 
 namespace lmlab::train {
-
-namespace {
-
-std::vector<std::string> matching(const std::vector<std::string>& names, const std::vector<std::string>& patterns,
-                                  const std::string& key) {
-  std::vector<std::string> out;
-  for (const auto& pattern : patterns) {
-    bool any = false;
-    for (const auto& n : names)
-      if (fnmatch(pattern.c_str(), n.c_str(), 0) == 0) {
-        any = true;
-        if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
-      }
-    if (!any)
-      throw UserError(key + ": pattern '" + pattern + "' matches no parameter" + did_you_mean(pattern, names) +
-                      " (lmlab train --print-params lists them)");
-  }
-  return out;
-}
-
-}  // namespace
 
 Experiment with_decoder_vocab(Experiment exp) {
   if (exp.model.vocab_size != 0 || exp.model.family != "decoder") return exp;
@@ -51,9 +29,9 @@ std::vector<std::string> frozen_names(const std::vector<std::pair<std::string, i
                                       const TrainConfig& tc) {
   std::vector<std::string> names;
   for (const auto& p : params) names.push_back(p.first);
-  std::vector<std::string> frozen = matching(names, tc.freeze, "train.freeze");
+  std::vector<std::string> frozen = parameters_matching(names, tc.freeze, "train.freeze");
   if (tc.train_only.empty()) return frozen;
-  const std::vector<std::string> trained = matching(names, tc.train_only, "train.train_only");
+  const std::vector<std::string> trained = parameters_matching(names, tc.train_only, "train.train_only");
   for (const auto& n : names)
     if (std::find(trained.begin(), trained.end(), n) == trained.end() &&
         std::find(frozen.begin(), frozen.end(), n) == frozen.end())
