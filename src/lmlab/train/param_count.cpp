@@ -7,6 +7,7 @@
 #include <map>
 
 #include "lmlab/common/error.h"
+#include "lmlab/model/decoder_check.h"
 #include "lmlab/model/ffn_dense.h"
 #include "lmlab/model/moe/moe_common.h"
 
@@ -165,22 +166,6 @@ std::optional<Part> ffn(Sink& s, const ModelConfig& m, int64_t layer) {
   return std::nullopt;
 }
 
-// The checks of model::Transformer's constructor (transformer.cpp), with its lines.
-void validate(const ModelConfig& c) {
-  auto fail = [](const std::string& problem) { throw UserError("[model] " + problem); };
-  if (c.arch != "llama" && c.arch != "gpt2") fail("arch must be \"llama\" or \"gpt2\", not \"" + c.arch + "\"");
-  if (c.vocab_size <= 0) fail("vocab_size must be > 0 (0 is only allowed when the trainer fills it in)");
-  if (c.n_layer <= 0 || c.n_head <= 0 || c.d_model <= 0 || c.max_seq_len <= 0)
-    fail("n_layer, n_head, d_model and max_seq_len must be > 0");
-  if (c.d_model % c.n_head != 0)
-    fail("d_model (" + std::to_string(c.d_model) + ") must be divisible by n_head (" + std::to_string(c.n_head) + ")");
-  if (c.n_kv_head < 0 || c.n_head % c.kv_heads() != 0)
-    fail("n_head (" + std::to_string(c.n_head) + ") must be a multiple of n_kv_head (" + std::to_string(c.n_kv_head) + ")");
-  if (c.arch == "llama" && c.head_dim() % 2 != 0)
-    fail("RoPE needs an even head dimension, d_model / n_head = " + std::to_string(c.head_dim()));
-  if (c.dropout < 0 || c.dropout >= 1) fail("dropout must be in [0, 1)");
-}
-
 struct LayerPart {
   Part ffn;
   double params = 0, flops = 0;  // the whole block; attention + FFN forward FLOPs
@@ -246,7 +231,7 @@ std::map<std::pair<bool, UnifyRole>, std::pair<int64_t, double>> layer_kinds(con
 
 std::optional<ParamCount> count_decoder(const ModelConfig& m, int64_t seq_len, bool with_names) {
   if (m.family != "decoder" || m.attention.type != "mha") return std::nullopt;
-  validate(m);
+  model::check_decoder_shape(m);  // the model constructor's own checks and lines
   if (m.attention.unify_group != 1) (void)unify_roles(m.attention, m.n_layer);  // its UserError first
   ParamCount c;
   Sink s{with_names, "", &c.names, 0};

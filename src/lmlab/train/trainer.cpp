@@ -17,7 +17,7 @@ TrainResult run_training(Experiment exp, bool resume) {
 
 std::string describe_model(Experiment exp) {
   if (auto counted = describe_from_config(exp)) return *counted;
-  check_training_size(exp);  // no config-only count (print_params.h): build the model
+  check_training_size(with_decoder_vocab(exp));  // as run_training; no config-only count (print_params.h): build the model
   std::unique_ptr<Task> task = TaskRegistry::instance().make(exp.run.task);
   TaskEnv env(exp, torch::kCPU);
   task->setup(env);
