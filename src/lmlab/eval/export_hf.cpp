@@ -14,12 +14,6 @@ namespace lmlab::eval {
 
 namespace {
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string s;
-  for (int64_t d : shape) s += (s.empty() ? "" : ", ") + std::to_string(d);
-  return "(" + s + ")";
-}
-
 nlohmann::json id_or_null(const std::optional<HfSpecialToken>& t) {
   return t ? nlohmann::json(t->id) : nlohmann::json(nullptr);
 }
@@ -29,6 +23,12 @@ nlohmann::json content_or_null(const std::optional<HfSpecialToken>& t) {
 }
 
 }  // namespace
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s;
+  for (int64_t d : shape) s += (s.empty() ? "" : ", ") + std::to_string(d);
+  return "(" + s + ")";
+}
 
 void check_hf_exportable(const ModelConfig& cfg) {
   if (cfg.ffn.type == "moe") return check_mixtral_exportable(cfg);

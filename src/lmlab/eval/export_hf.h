@@ -33,6 +33,9 @@ struct HfTensorPlace {
   std::string ours, hf;
   std::vector<int64_t> shape;
 };
+// "(4, 8)": a tensor shape in the import's and export's shape-mismatch errors.
+std::string shape_text(const std::vector<int64_t>& shape);
+
 // Every tensor of a Llama with this config, in HF order; `intermediate` is the FFN width.
 std::vector<HfTensorPlace> hf_llama_layout(const ModelConfig& cfg, int64_t intermediate);
 

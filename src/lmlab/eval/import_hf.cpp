@@ -22,12 +22,6 @@ nlohmann::json read_json_file(const std::string& path) {
   return parse_json(read_file(path), SourcePos{path, 1, 1});
 }
 
-std::string shape_text(const std::vector<int64_t>& shape) {
-  std::string s;
-  for (int64_t d : shape) s += (s.empty() ? "" : ", ") + std::to_string(d);
-  return "(" + s + ")";
-}
-
 // A post-processor that adds no token to an encoded text: none, ByteLevel (offsets only), a
 // TemplateProcessing whose single-text template is only the text ("$A"; transformers may write
 // one when it saves a tokenizer), or a Sequence of these.

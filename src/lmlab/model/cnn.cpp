@@ -6,7 +6,7 @@
 namespace lmlab::model {
 
 namespace {
-void validate(const ModelConfig& c) {
+void validate_cnn(const ModelConfig& c) {
   auto fail = [](const std::string& problem) { throw UserError("[model] " + problem); };
   if (c.image.size <= 0 || c.image.channels <= 0) fail("image.size and image.channels must be > 0");
   if (c.cnn.channels.empty()) fail("cnn.channels must list at least one stage");
@@ -59,7 +59,7 @@ double BasicBlockImpl::flops(int64_t side) const {
 }
 
 CnnImpl::CnnImpl(const ModelConfig& cfg) : cfg_(cfg) {
-  validate(cfg);
+  validate_cnn(cfg);
   const auto& c = cfg.cnn;
   stem = register_module("stem", ConvNorm(cfg.image.channels, c.channels[0], 3, 1, c));
   auto list = register_module("blocks", torch::nn::ModuleList());

@@ -7,7 +7,7 @@
 namespace lmlab::model {
 
 namespace {
-void validate(const ModelConfig& c) {
+void validate_encoder(const ModelConfig& c) {
   validate_transformer_shape(c);
   auto fail = [](const std::string& problem) { throw UserError("[model] " + problem); };
   if (c.vocab_size <= 0) fail("vocab_size must be > 0 (0 is only allowed when the trainer fills it in)");
@@ -24,7 +24,7 @@ torch::nn::Embedding embedding(int64_t n, int64_t dim, double std) {
 }  // namespace
 
 EncoderImpl::EncoderImpl(const ModelConfig& cfg) : cfg_(cfg) {
-  validate(cfg);
+  validate_encoder(cfg);
   int64_t C = cfg.d_model;
   tok_emb = register_module("tok_emb", embedding(cfg.vocab_size, C, cfg.init_std));
   pos_emb = register_module("pos_emb", embedding(cfg.max_seq_len, C, cfg.init_std));

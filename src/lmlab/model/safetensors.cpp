@@ -13,26 +13,26 @@ namespace lmlab::model {
 
 namespace {
 
-struct DType {
+struct TorchDType {
   const char* name;
   torch::ScalarType type;
 };
 
-const DType kDTypes[] = {
+const TorchDType kTorchDTypes[] = {
     {"F64", torch::kFloat64}, {"F32", torch::kFloat32}, {"F16", torch::kFloat16}, {"BF16", torch::kBFloat16},
     {"I64", torch::kInt64},   {"I32", torch::kInt32},   {"I16", torch::kInt16},   {"I8", torch::kInt8},
     {"U8", torch::kUInt8},    {"BOOL", torch::kBool},
 };
 
-const DType& dtype_of(torch::ScalarType t, const std::string& tensor_name) {
-  for (const auto& d : kDTypes)
+const TorchDType& dtype_of(torch::ScalarType t, const std::string& tensor_name) {
+  for (const auto& d : kTorchDTypes)
     if (d.type == t) return d;
   throw std::runtime_error("safetensors: tensor '" + tensor_name + "' has unsupported dtype " +
                            std::string(c10::toString(t)));
 }
 
 torch::ScalarType torch_type(const SafetensorsDType& d) {
-  for (const auto& t : kDTypes)
+  for (const auto& t : kTorchDTypes)
     if (std::string(d.name) == t.name) return t.type;
   throw std::logic_error(std::string("safetensors: no torch type for ") + d.name);
 }
@@ -48,7 +48,7 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
   for (const auto& [name, t] : tensors) {
     if (header.contains(name)) throw std::runtime_error("safetensors: duplicate tensor name '" + name + "'");
     torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
-    const DType& d = dtype_of(c.scalar_type(), name);
+    const TorchDType& d = dtype_of(c.scalar_type(), name);
     uint64_t bytes = static_cast<uint64_t>(c.numel()) * static_cast<uint64_t>(c.element_size());
     header[name] = {{"dtype", d.name}, {"shape", c.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;

@@ -14,7 +14,7 @@ namespace lmlab::model {
 
 namespace {
 
-void validate(const ModelConfig& c) {
+void validate_decoder(const ModelConfig& c) {
   auto fail = [](const std::string& problem) { throw UserError("[model] " + problem); };
   if (c.family != "decoder")
     fail("family \"" + c.family + "\" is not a decoder: build it with model::make_backbone (model/backbone.h)");
@@ -52,7 +52,7 @@ RopeTables TransformerImpl::Layers::rope_window(int64_t start, int64_t T, const 
 }
 
 TransformerImpl::TransformerImpl(const ModelConfig& cfg) : cfg_(cfg), layers_(std::make_shared<Layers>()) {
-  validate(cfg);
+  validate_decoder(cfg);
   auto& m = *layers_;
   torch::NoGradGuard no_grad;
   m.tok_emb = register_module("tok_emb", torch::nn::Embedding(cfg.vocab_size, cfg.d_model));

@@ -10,7 +10,7 @@
 namespace lmlab::model {
 
 namespace {
-void validate(const ModelConfig& c) {
+void validate_vit(const ModelConfig& c) {
   validate_transformer_shape(c);
   auto fail = [](const std::string& problem) { throw UserError("[model] " + problem); };
   if (c.image.size <= 0 || c.image.channels <= 0) fail("image.size and image.channels must be > 0");
@@ -21,7 +21,7 @@ void validate(const ModelConfig& c) {
 }  // namespace
 
 VitImpl::VitImpl(const ModelConfig& cfg) : cfg_(cfg) {
-  validate(cfg);
+  validate_vit(cfg);
   int64_t C = cfg.d_model, P = cfg.vit.patch_size, side = cfg.image.size / P;
   n_patches_ = side * side;
   patch_emb = register_module(
