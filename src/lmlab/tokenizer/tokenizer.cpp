@@ -1,10 +1,11 @@
 // The Tokenizer facade (tokenizer.h): a Model read from tokenizer.json plus its Encoder.
 #include "lmlab/tokenizer/tokenizer.h"
 
+
 #include "lmlab/common/error.h"
 #include "lmlab/tokenizer/encoder.h"
 #include "lmlab/tokenizer/model.h"
-#include "lmlab/tokenizer/tokenizer_json.h"
+#include "lmlab/tokenizer/model_cache.h"
 
 namespace lmlab::tokenizer {
 
@@ -37,7 +38,7 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
 Tokenizer Tokenizer::load(const std::string& path) {
-  Tokenizer t = from_model(read_tokenizer_json(path));
+  Tokenizer t = from_model(load_model(path));
   t.state_->source = path;
   return t;
 }
