@@ -201,9 +201,12 @@ std::string entry_path(const Hash& key) {
 class Mapped {
  public:
   explicit Mapped(const std::string& path) {
+    // Only a regular file is opened: opening a FIFO would wait for its writer and consume it,
+    // and read_file must see it untouched.
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;
-    struct stat st;
     if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
       void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
       if (p != MAP_FAILED) {
