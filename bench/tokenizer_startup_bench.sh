@@ -56,7 +56,7 @@ median() {
   cut -d' ' -f"$2" "$tmp/$1.runs" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 row() {  # row NAME LABEL
-  printf "  %-62s %9.1f ms %7.1f MiB\n" "$2" "$(median "$1" 1)" "$(awk -v k="$(median "$1" 2)" 'BEGIN { print k / 1024 }')"
+  printf "  %-72s %9.1f ms %7.1f MiB\n" "$2" "$(median "$1" 1)" "$(awk -v k="$(median "$1" 2)" 'BEGIN { print k / 1024 }')"
 }
 ratio() { awk -v a="$(median "$1" 1)" -v b="$(median "$2" 1)" 'BEGIN { printf "%.2f", a / b }'; }
 
