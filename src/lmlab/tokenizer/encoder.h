@@ -35,6 +35,8 @@ class Encoder {
 
   const PreTokenizer& pretokenizer() const { return pretokenizer_; }
   const std::vector<std::string>& special_contents() const { return special_contents_; }
+  // Whether the split pattern is one whose safe cuts are known (safe_cuts): not a custom one.
+  bool cuttable() const { return cuttable_; }
 
  private:
   void encode_ordinary(std::string_view text, std::vector<uint32_t>& out) const;
@@ -51,6 +53,7 @@ class Encoder {
   std::vector<std::string> special_contents_;
   std::vector<uint32_t> special_ids_;
   StringIdMap whole_token_{0};         // ignore_merges only
+  bool cuttable_;
   uint64_t serial_;                    // identifies this encoder's entries in the thread caches
 };
 

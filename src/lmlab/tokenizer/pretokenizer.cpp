@@ -234,31 +234,53 @@ void PreTokenizer::emit(std::string_view piece, std::vector<std::string_view>& o
   if (pos < piece.size()) out.push_back(piece.substr(pos));
 }
 
-std::vector<size_t> safe_cuts(std::string_view text, size_t parts, const std::vector<std::string>& specials) {
-  std::vector<size_t> cuts;
+namespace {
+
+size_t longest_special(const std::vector<std::string>& specials) {
   size_t longest = 0;
   for (const auto& sp : specials) longest = std::max(longest, sp.size());
-  auto spans_special = [&](size_t p) {
-    if (longest == 0) return false;
-    size_t from = p >= longest ? p - longest + 1 : 0;
-    std::string_view window = text.substr(from, 2 * longest);
-    for (const auto& sp : specials) {
-      for (size_t at = window.find(sp); at != std::string_view::npos; at = window.find(sp, at + 1))
-        if (from + at < p && from + at + sp.size() > p) return true;
-    }
-    return false;
-  };
+  return longest;
+}
+
+// Whether `p` (0 < p < text.size()) is a safe cut: between an ASCII letter and a space, and
+// inside no occurrence of a special token. No alternative of either pattern matches both a
+// letter and a following space, and none looks behind, so a match ends at p in the whole text
+// exactly when it does in the piece; special tokens are cut out leftmost first, so one that
+// spans no cut is found in its piece as in the whole. Looks at text[p - longest + 1, p + longest).
+bool safe_cut_at(std::string_view text, size_t p, const std::vector<std::string>& specials, size_t longest) {
+  if (text[p] != ' ' || !std::isalpha(static_cast<unsigned char>(text[p - 1]))) return false;
+  if (longest == 0) return true;
+  const size_t from = p >= longest ? p - longest + 1 : 0;
+  const std::string_view window = text.substr(from, 2 * longest);
+  for (const auto& sp : specials)
+    for (size_t at = window.find(sp); at != std::string_view::npos; at = window.find(sp, at + 1))
+      if (from + at < p && from + at + sp.size() > p) return false;
+  return true;
+}
+
+}  // namespace
+
+std::vector<size_t> safe_cuts(std::string_view text, size_t parts, const std::vector<std::string>& specials) {
+  std::vector<size_t> cuts;
+  const size_t longest = longest_special(specials);
   for (size_t k = 1; k < parts; ++k) {
-    // No alternative of either pattern matches both a letter and a following space, and
-    // none looks behind: a match ends at p in the whole text exactly when it does in the chunk.
     size_t p = std::max(text.size() * k / parts, cuts.empty() ? size_t(1) : cuts.back() + 1);
-    for (; p < text.size(); ++p) {
-      if (text[p] == ' ' && std::isalpha(static_cast<unsigned char>(text[p - 1])) && !spans_special(p)) break;
-    }
+    while (p < text.size() && !safe_cut_at(text, p, specials, longest)) ++p;
     if (p >= text.size()) break;
     cuts.push_back(p);
   }
   return cuts;
+}
+
+size_t last_safe_cut(std::string_view text, size_t from, const std::vector<std::string>& specials) {
+  const size_t longest = longest_special(specials);
+  // A special token that might span p must lie wholly inside `text`, or the check would miss
+  // its unseen end: p + longest <= size.
+  const size_t room = std::max<size_t>(longest, 1);
+  if (text.size() <= room) return 0;
+  for (size_t p = text.size() - room; p >= std::max<size_t>(from, 1); --p)
+    if (safe_cut_at(text, p, specials, longest)) return p;
+  return 0;
 }
 
 }  // namespace lmlab::tokenizer

@@ -58,4 +58,8 @@ int utf8_sequence_length(const unsigned char* s, size_t available);
 // single-digit variants), and no occurrence of any of `specials` spans it.
 std::vector<size_t> safe_cuts(std::string_view text, size_t parts, const std::vector<std::string>& specials);
 
+// The last such cut p >= `from` in `text`, a prefix of a longer stream: also safe there whatever
+// follows, as p leaves room after it for the longest special token. 0 if there is none.
+size_t last_safe_cut(std::string_view text, size_t from, const std::vector<std::string>& specials);
+
 }  // namespace lmlab::tokenizer

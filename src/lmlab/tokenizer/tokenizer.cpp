@@ -1,10 +1,13 @@
 // The Tokenizer facade (tokenizer.h): a Model read from tokenizer.json plus its Encoder.
 #include "lmlab/tokenizer/tokenizer.h"
 
+#include <algorithm>
+
 #include "lmlab/common/error.h"
 #include "lmlab/tokenizer/encoder.h"
 #include "lmlab/tokenizer/model.h"
-#include "lmlab/tokenizer/tokenizer_json.h"
+#include "lmlab/tokenizer/model_cache.h"
+#include "lmlab/tokenizer/pretokenizer.h"
 
 namespace lmlab::tokenizer {
 
@@ -37,7 +40,7 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
 Tokenizer Tokenizer::load(const std::string& path) {
-  Tokenizer t = from_model(read_tokenizer_json(path));
+  Tokenizer t = from_model(load_model(path));
   t.state_->source = path;
   return t;
 }
@@ -55,6 +58,32 @@ std::vector<uint32_t> Tokenizer::encode(std::string_view text) const {
 
 std::vector<uint32_t> Tokenizer::encode_parallel(std::string_view text, int threads) const {
   return naming_source(state_->source, [&] { return state_->encoder.encode_parallel(text, threads); });
+}
+
+void Tokenizer::encode_stream(const std::function<size_t(char*, size_t)>& read, int threads,
+                              const std::function<void(const std::vector<uint32_t>&)>& emit, size_t block) const {
+  const Encoder& encoder = state_->encoder;
+  size_t longest = 1;
+  for (const std::string& sp : encoder.special_contents()) longest = std::max(longest, sp.size());
+  std::string text;
+  size_t checked = 0;  // cuts below this were looked for already
+  while (true) {
+    const size_t had = text.size();
+    text.resize(had + block);
+    size_t got = 0;
+    for (size_t n; got < block && (n = read(text.data() + had + got, block - got)) > 0;) got += n;
+    text.resize(had + got);
+    if (got == 0) break;
+    const size_t cut = encoder.cuttable() ? last_safe_cut(text, checked, encoder.special_contents()) : 0;
+    if (cut == 0) {  // none yet: only the last `longest` places may become cuts once more is read
+      checked = text.size() > longest ? text.size() - longest + 1 : 1;
+      continue;
+    }
+    emit(encode_parallel(std::string_view(text).substr(0, cut), threads));
+    text.erase(0, cut);
+    checked = 1;
+  }
+  emit(encode_parallel(text, threads));
 }
 
 std::string Tokenizer::decode(const std::vector<uint32_t>& ids) const { return state_->encoder.decode(ids); }

@@ -5,6 +5,7 @@
 // (issue #3); the implementation is free to grow behind it.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +36,14 @@ class Tokenizer {
   static Tokenizer from_model(Model model);
   // Same ids as encode(), computed on `threads` threads (chunks cut where splitting is safe).
   std::vector<uint32_t> encode_parallel(std::string_view text, int threads) const;
+  // encode_parallel() over a stream without holding all of it: `read(buffer, n)` stores up to n
+  // bytes and returns how many, 0 at the end; the text is encoded in blocks of about `block`
+  // bytes, each ending at the last safe cut in it (the rest is carried into the next), and
+  // `emit` gets each block's ids in order. Their concatenation is encode(whole text). A custom
+  // split pattern, whose safe cuts are unknown, is read whole first.
+  static constexpr size_t kStreamBlock = size_t(4) << 20;
+  void encode_stream(const std::function<size_t(char*, size_t)>& read, int threads,
+                     const std::function<void(const std::vector<uint32_t>&)>& emit, size_t block = kStreamBlock) const;
   const Model& model() const;
   const Encoder& encoder() const;
 
