@@ -16,7 +16,7 @@
 namespace lmlab::analysis {
 namespace {
 
-constexpr int kPositions = 64;
+constexpr int kCurvePositions = 64;
 
 // a0, a1, a2 of L_i = a0/(1+a1*i)+a2 at a training step: hyperbolic, power and log in time.
 std::vector<double> true_params(double step) {
@@ -38,10 +38,10 @@ std::string synthetic_run(int64_t last, double noise) {
     nlohmann::json line;
     std::vector<double> losses;
     double mean = 0;
-    for (int i = 1; i <= kPositions; ++i) {
+    for (int i = 1; i <= kCurvePositions; ++i) {
       double l = step == 0 ? 10.4 : true_loss(i, static_cast<double>(step)) + gauss(rng);
       losses.push_back(l);
-      mean += l / kPositions;
+      mean += l / kCurvePositions;
     }
     line["step"] = step;
     line["tokens"] = step * 4096;
@@ -54,8 +54,8 @@ std::string synthetic_run(int64_t last, double noise) {
 
 double exact_mean_loss(double step) {
   double sum = 0;
-  for (int i = 1; i <= kPositions; ++i) sum += true_loss(i, step);
-  return sum / kPositions;
+  for (int i = 1; i <= kCurvePositions; ++i) sum += true_loss(i, step);
+  return sum / kCurvePositions;
 }
 
 TEST(TemporalScaling, PredictsASyntheticRunFromItsFirstQuarter) {

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "lmlab/common/files.h"
 #include "lmlab/config/config.h"
@@ -69,6 +70,13 @@ inline std::string model_toml(const ModelConfig& c) {
 }
 
 inline nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
+
+// The top-level keys of a JSON object (the exports' fixed key sets).
+inline std::set<std::string> keys_of(const nlohmann::json& j) {
+  std::set<std::string> k;
+  for (const auto& [key, v] : j.items()) k.insert(key);
+  return k;
+}
 
 // Checkpoint `back` holds exactly the tensors of `ck` (names, values, fp32), the same [model]
 // section as `cfg`, the same tokenizer (unless the test edited it), and its model gives the same logits.

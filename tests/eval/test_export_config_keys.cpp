@@ -10,19 +10,14 @@
 #include "lmlab/model/transformer.h"
 #include "lmlab/tokenizer/tokenizer_json.h"
 #include "lmlab/tokenizer/trainer.h"
+#include "hf_fixture.h"
 #include "testing.h"
 
 using namespace lmlab;
+using test::keys_of;
+using test::read_json;
 
 namespace {
-
-std::set<std::string> keys_of(const nlohmann::json& j) {
-  std::set<std::string> k;
-  for (const auto& [key, v] : j.items()) k.insert(key);
-  return k;
-}
-
-nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
 
 ModelConfig tiny(const std::string& kind, int64_t vocab) {
   ModelConfig c;

@@ -32,7 +32,7 @@ torch::Tensor reference_greedy(model::TransformerImpl& m, torch::Tensor tokens, 
   return tokens;
 }
 
-model::Transformer tiny(const std::string& arch, int64_t max_seq_len) {
+model::Transformer tiny_model(const std::string& arch, int64_t max_seq_len) {
   ModelConfig c;
   c.arch = arch;
   c.n_layer = 2;
@@ -94,7 +94,7 @@ TEST(Sampling, DrawsFollowTheSoftmaxOfTheTemperatureScaledLogits) {
 
 TEST(Generate, GreedyWithCacheEqualsNoCacheLoop) {
   for (const std::string arch : {"llama", "gpt2"}) {
-    auto m = tiny(arch, 64);
+    auto m = tiny_model(arch, 64);
     auto prompt = torch::randint(23, {2, 4}, torch::kInt64);
     auto gen = make_generator(0);
     GenerateOptions opts;
@@ -108,7 +108,7 @@ TEST(Generate, GreedyWithCacheEqualsNoCacheLoop) {
 TEST(Generate, SlidesTheWindowPastMaxSeqLen) {
   for (const std::string arch : {"llama", "gpt2"})
     for (int64_t prompt_len : {8, 6, 2}) {  // longer than the window, filling it, then growing into it
-      auto m = tiny(arch, 6);
+      auto m = tiny_model(arch, 6);
       auto prompt = torch::randint(23, {2, prompt_len}, torch::kInt64);
       auto gen = make_generator(0);
       GenerateOptions opts;
@@ -122,7 +122,7 @@ TEST(Generate, SlidesTheWindowPastMaxSeqLen) {
 
 // Rows stop at different steps: a stopped row repeats the stop token, the others go on greedily.
 TEST(Generate, RowsThatStoppedKeepTheStopTokenWhileOthersContinue) {
-  auto m = tiny("llama", 64);
+  auto m = tiny_model("llama", 64);
   torch::manual_seed(11);
   auto prompt = torch::randint(23, {2, 3}, torch::kInt64);
   GenerateOptions opts;
@@ -143,7 +143,7 @@ TEST(Generate, RowsThatStoppedKeepTheStopTokenWhileOthersContinue) {
 }
 
 TEST(Generate, StopsWhenEveryRowProducedTheStopToken) {
-  auto m = tiny("llama", 64);
+  auto m = tiny_model("llama", 64);
   auto prompt = torch::randint(23, {1, 3}, torch::kInt64);
   GenerateOptions opts;
   opts.max_new_tokens = 20;

@@ -10,9 +10,12 @@
 #include "lmlab/model/transformer.h"
 #include "lmlab/tokenizer/tokenizer_json.h"
 #include "lmlab/tokenizer/trainer.h"
+#include "hf_fixture.h"
 #include "testing.h"
 
 using namespace lmlab;
+using test::keys_of;
+using test::read_json;
 
 namespace {
 
@@ -37,14 +40,6 @@ ModelConfig tiny_llama(int64_t vocab) {
   c.ffn.hidden = 32;
   return c;
 }
-
-std::set<std::string> keys_of(const nlohmann::json& j) {
-  std::set<std::string> k;
-  for (const auto& [key, v] : j.items()) k.insert(key);
-  return k;
-}
-
-nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
 
 // Exports a fresh tiny model with a tokenizer of these specials into dir/out.
 std::string export_with(const test::TempDir& dir, const std::vector<std::string>& specials) {

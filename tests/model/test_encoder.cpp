@@ -35,7 +35,7 @@ Encoder make_encoder(const ModelConfig& c) {
   return e;
 }
 
-double max_diff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
+double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
 }  // namespace
 
@@ -49,8 +49,8 @@ TEST(Encoder, RealTokensDoNotDependOnPadding) {
     auto padded_segs = torch::cat({segs, torch::zeros({1, pad}, torch::kInt64)}, 1);
     auto mask = torch::cat({torch::ones({1, 5}, torch::kBool), torch::zeros({1, pad}, torch::kBool)}, 1);
     auto h = e->hidden({padded_ids, padded_segs, mask, {}});
-    EXPECT_LT(max_diff(h.narrow(1, 0, 5), alone), 1e-12) << pad;
-    EXPECT_LT(max_diff(e->pooled({padded_ids, padded_segs, mask, {}}), alone.select(1, 0)), 1e-12);
+    EXPECT_LT(max_abs_diff(h.narrow(1, 0, 5), alone), 1e-12) << pad;
+    EXPECT_LT(max_abs_diff(e->pooled({padded_ids, padded_segs, mask, {}}), alone.select(1, 0)), 1e-12);
   }
 }
 
@@ -59,7 +59,7 @@ TEST(Encoder, EveryPositionSeesEveryRealToken) {
   auto ids = torch::randint(0, 29, {1, 6}, torch::kInt64);
   auto changed = ids.clone();
   changed.index_put_({0, 5}, 29);
-  EXPECT_GT(max_diff(e->hidden({ids}).select(1, 0), e->hidden({changed}).select(1, 0)), 1e-6);
+  EXPECT_GT(max_abs_diff(e->hidden({ids}).select(1, 0), e->hidden({changed}).select(1, 0)), 1e-6);
   EXPECT_THROW(e->hidden({torch::zeros({1, 13}, torch::kInt64)}), UserError);  // > max_seq_len
 }
 
@@ -79,7 +79,7 @@ TEST(Encoder, MlmHeadIsTiedToTheTokenEmbedding) {
     e->mlm_bias.normal_();
   }
   auto want = torch::matmul(t, e->tok_emb->weight.t()) + e->mlm_bias;
-  EXPECT_LT(max_diff(e->mlm_logits(h), want), 1e-12);
+  EXPECT_LT(max_abs_diff(e->mlm_logits(h), want), 1e-12);
   e->mlm_logits(h).sum().backward();
   EXPECT_GT(e->tok_emb->weight.grad().abs().sum().item<double>(), 0.0);
 }
@@ -91,7 +91,7 @@ TEST(Encoder, PoolerIsTanhOfADenseLayerOnCls) {
   auto e = make_encoder(c);
   auto ids = torch::randint(0, 30, {2, 4}, torch::kInt64);
   auto cls = e->hidden({ids}).select(1, 0);
-  EXPECT_LT(max_diff(e->pooled({ids}), torch::tanh(torch::matmul(cls, e->pooler->weight.t()) + e->pooler->bias)), 1e-12);
+  EXPECT_LT(max_abs_diff(e->pooled({ids}), torch::tanh(torch::matmul(cls, e->pooler->weight.t()) + e->pooler->bias)), 1e-12);
   EXPECT_EQ(e->feature_dim(), 8);
 }
 

@@ -11,7 +11,7 @@ using namespace lmlab::model;
 
 namespace {
 
-ModelConfig tiny(const std::string& arch) {
+ModelConfig tiny_config(const std::string& arch) {
   ModelConfig c;
   c.arch = arch;
   c.n_layer = 2;
@@ -23,11 +23,11 @@ ModelConfig tiny(const std::string& arch) {
 }
 
 std::vector<ModelConfig> variants() {
-  auto llama = tiny("llama");
-  auto gqa = tiny("llama");
+  auto llama = tiny_config("llama");
+  auto gqa = tiny_config("llama");
   gqa.n_kv_head = 2;
   gqa.tie_embeddings = false;
-  auto gpt2 = tiny("gpt2");
+  auto gpt2 = tiny_config("gpt2");
   gpt2.bias = true;
   return {llama, gqa, gpt2};
 }
@@ -84,7 +84,7 @@ TEST(Transformer, KvCacheEqualsTheFullForwardOverSeveralSteps) {
 // a UniAttn block reusing the softmax in the last layer, cross-layer KV sharing and two MoEs.
 TEST(Transformer, NextTokenLogitsEqualTheLastRowOfTheFullForward) {
   auto configs = variants();
-  auto uniattn = tiny("llama");
+  auto uniattn = tiny_config("llama");
   uniattn.n_layer = 3;
   uniattn.attention.unify_group = 2;
   uniattn.attention.unify_begin = 1;
@@ -92,7 +92,7 @@ TEST(Transformer, NextTokenLogitsEqualTheLastRowOfTheFullForward) {
   auto cla = uniattn;
   cla.attention.share = "kv";
   cla.attention.compensation = false;
-  auto moe = tiny("llama");
+  auto moe = tiny_config("llama");
   moe.ffn.type = "moe";
   moe.ffn.n_experts = 4;
   auto hashed = moe;  // routes by token id: the last block must see the last token's id
@@ -133,7 +133,7 @@ TEST(Transformer, NextTokenLogitsEqualTheLastRowOfTheFullForward) {
 // sequence goes further: decoding step by step far past it (the table grows twice) equals one
 // forward over the whole sequence by a twin model whose table is built at that length at once.
 TEST(Transformer, RopeTableGrowsPastMaxSeqLen) {
-  auto cfg = tiny("llama");
+  auto cfg = tiny_config("llama");
   cfg.max_seq_len = 8;
   torch::manual_seed(5);
   Transformer stepwise(cfg);
@@ -155,7 +155,7 @@ TEST(Transformer, RopeTableGrowsPastMaxSeqLen) {
 // The dense FFN's near_zero_share reaches `lmlab eval` through an eval-mode forward(); the
 // generator's steps compute no statistics.
 TEST(Transformer, EvalForwardReportsNearZeroShareAndDecodingStepsDoNot) {
-  Transformer model(tiny("llama"));
+  Transformer model(tiny_config("llama"));
   model->eval();
   torch::NoGradGuard no_grad;
   auto idx = torch::randint(50, {1, 6}, torch::kInt64);
@@ -169,7 +169,7 @@ TEST(Transformer, EvalForwardReportsNearZeroShareAndDecodingStepsDoNot) {
 }
 
 TEST(Transformer, Gpt2RejectsSequencesLongerThanItsPositionTable) {
-  auto cfg = tiny("gpt2");
+  auto cfg = tiny_config("gpt2");
   cfg.max_seq_len = 8;
   Transformer model(cfg);
   EXPECT_THROW(model->forward(torch::zeros({1, 9}, torch::kInt64)), UserError);
@@ -177,7 +177,7 @@ TEST(Transformer, Gpt2RejectsSequencesLongerThanItsPositionTable) {
 
 // Parameter names are part of the interface (checkpoints, the HF export).
 TEST(Transformer, ParameterNamesAreStable) {
-  auto cfg = tiny("llama");
+  auto cfg = tiny_config("llama");
   cfg.n_layer = 1;
   cfg.tie_embeddings = false;
   std::vector<std::string> names;
@@ -191,7 +191,7 @@ TEST(Transformer, ParameterNamesAreStable) {
 
 // Hand formula: V*C (tied head) + L*(2C norms + 2C^2 (wq, wo) + 2*C*Ckv (wk, wv) + 3*C*H) + C.
 TEST(Transformer, LlamaParameterCountMatchesHandFormula) {
-  auto cfg = tiny("llama");
+  auto cfg = tiny_config("llama");
   cfg.n_kv_head = 2;
   int64_t V = 50, C = 32, L = 2, H = 128 /* 8/3*32 = 85.3 -> 128 */, Ckv = 16;
   int64_t expected = V * C + L * (2 * C + 2 * C * C + 2 * C * Ckv + 3 * C * H) + C;
@@ -226,26 +226,26 @@ TEST(Transformer, Gpt2SmallHasTheKnownParameterCountAndFlops) {
 }
 
 TEST(Transformer, DenseModelHasNoAuxLossAndNoStats) {
-  Transformer model(tiny("llama"));
+  Transformer model(tiny_config("llama"));
   model->forward(torch::zeros({1, 4}, torch::kInt64));
   EXPECT_FALSE(model->aux_loss().defined());
   EXPECT_TRUE(model->ffn_stats().empty());
 }
 
 TEST(Transformer, BadShapesAreUserErrors) {
-  auto cfg = tiny("llama");
+  auto cfg = tiny_config("llama");
   cfg.n_head = 5;
   EXPECT_THROW(Transformer{cfg}, UserError);
-  cfg = tiny("llama");
+  cfg = tiny_config("llama");
   cfg.vocab_size = 0;
   EXPECT_THROW(Transformer{cfg}, UserError);
-  cfg = tiny("llama");
+  cfg = tiny_config("llama");
   cfg.n_kv_head = 3;
   EXPECT_THROW(Transformer{cfg}, UserError);
 }
 
 TEST(FfnRegistry, UnknownTypeIsAUserErrorWithDidYouMean) {
-  auto cfg = tiny("llama");
+  auto cfg = tiny_config("llama");
   cfg.ffn.type = "dens";
   try {
     Transformer model(cfg);

@@ -26,7 +26,7 @@ tk::WordCounts words(const std::vector<std::pair<std::string, uint64_t>>& list) 
   return w;
 }
 
-tk::TrainOptions options(const std::string& algo, uint32_t vocab) {
+tk::TrainOptions train_options(const std::string& algo, uint32_t vocab) {
   tk::TrainOptions o;
   o.algo = algo;
   o.vocab_size = vocab;
@@ -45,7 +45,7 @@ const std::vector<std::pair<std::string, uint64_t>> kHug = {{"hug", 10}, {"pug",
 TEST(Train, BpeGoldenMerges) {
   // u+g (20); u+n (16); h+ug (15); p+un (12); then p+ug (5) and hug+s (5) tie: the smaller left
   // id wins (p = 112 < hug = 258); then b+un (4).
-  auto r = tk::train_words(words(kHug), options("bpe", 300));
+  auto r = tk::train_words(words(kHug), train_options("bpe", 300));
   EXPECT_EQ(r.events, (Events{"merge u+g", "merge u+n", "merge h+ug", "merge p+un", "merge p+ug", "merge hug+s", "merge b+un"}));
   EXPECT_TRUE(r.exhausted);
   // Plain BPE: ids in merge order after the 256 bytes.
@@ -56,7 +56,7 @@ TEST(Train, BpeGoldenMerges) {
 }
 
 TEST(Train, BpeStopsAtVocabSize) {
-  auto r = tk::train_words(words(kHug), options("bpe", 259));
+  auto r = tk::train_words(words(kHug), train_options("bpe", 259));
   EXPECT_EQ(r.events, (Events{"merge u+g", "merge u+n", "merge h+ug"}));
   EXPECT_FALSE(r.exhausted);
   EXPECT_EQ(r.model.vocab_size(), 259u);
@@ -67,7 +67,7 @@ TEST(Train, ScaffoldGoldenWithReadmission) {
   // After p+un (12): f(un) = 16 - 12 = 4 < head 5 -> scaffold. Head is then the token ug (5),
   // which beats the pairs p+ug / hug+s (5) -> re-admitted. p+ug (5) leaves f(ug) = 0 -> scaffold
   // again. hug+s: f(hug) = 10 >= head 4. Token un (4) beats pair b+un (4) -> re-admitted; b+un.
-  auto r = tk::train_words(words(kHug), options("scaffold", 262));
+  auto r = tk::train_words(words(kHug), train_options("scaffold", 262));
   EXPECT_EQ(r.events, (Events{"merge u+g", "merge u+n", "merge h+ug", "scaffold ug", "merge p+un", "scaffold un",
                               "readmit ug", "merge p+ug", "scaffold ug", "merge hug+s", "readmit un", "merge b+un"}));
   const tk::Model& m = r.model;
@@ -83,7 +83,7 @@ TEST(Train, ScaffoldSelfMergeSubtractsTwice) {
   // xyxyxyxy x3, xyz x2. x+y (14) -> f(xy) = 14. xy+xy (9 pairs, 6 merges): f(xy) = 14 - 2*6 = 2
   // < head 3 (xyxy+xyxy) -> scaffold (subtracting once would leave 8 and keep it). xyxy+xyxy:
   // f(xyxy) = 0 -> scaffold. The token xy (2) beats the pair xy+z (2): re-admitted. Then xy+z.
-  auto r = tk::train_words(words({{"xyxyxyxy", 3}, {"xyz", 2}}), options("scaffold", 300));
+  auto r = tk::train_words(words({{"xyxyxyxy", 3}, {"xyz", 2}}), train_options("scaffold", 300));
   EXPECT_EQ(r.events, (Events{"merge x+y", "merge xy+xy", "scaffold xy", "merge xyxy+xyxy", "scaffold xyxy",
                               "readmit xy", "merge xy+z"}));
   ASSERT_EQ(r.model.scaffold_size(), 1u);
@@ -106,9 +106,9 @@ TEST(Train, ResultIndependentOfThreadsAndRoundTripsThroughJson) {
 }
 
 TEST(Train, RejectsBadInput) {
-  EXPECT_THROW(tk::train_words(words(kHug), options("bpe", 255)), lmlab::UserError);
-  EXPECT_THROW(tk::train_words(words(kHug), options("wordpiece", 300)), lmlab::UserError);
-  tk::TrainOptions o = options("bpe", 300);
+  EXPECT_THROW(tk::train_words(words(kHug), train_options("bpe", 255)), lmlab::UserError);
+  EXPECT_THROW(tk::train_words(words(kHug), train_options("wordpiece", 300)), lmlab::UserError);
+  tk::TrainOptions o = train_options("bpe", 300);
   o.specials = {"<s>"};
   EXPECT_THROW(tk::train({"<s><s>"}, o), lmlab::UserError);  // nothing outside the specials
 }

@@ -12,7 +12,7 @@ using namespace lmlab;
 
 namespace {
 
-Experiment small(const std::string& ffn_type) {
+Experiment small_experiment(const std::string& ffn_type) {
   Experiment e;
   e.model.n_layer = 2;
   e.model.n_head = 2;
@@ -48,22 +48,22 @@ TEST(SizeCheck, TheEstimateCountsTheRealParameters) {
   const auto types = model::FfnRegistry::instance().names();
   ASSERT_GE(types.size(), 8u);
   for (const std::string& type : types) {
-    const Experiment e = small(type);
+    const Experiment e = small_experiment(type);
     int64_t real = 0;
     for (const auto& p : model::Transformer(e.model)->parameters()) real += p.numel();
     EXPECT_EQ(train::estimate_training_size(e).params, static_cast<double>(real)) << type;
   }
   // A model its constructor refuses keeps the upper bound (the refusal comes when it is built).
-  Experiment odd = small("dense");
+  Experiment odd = small_experiment("dense");
   odd.model.n_head = 3;
   EXPECT_GT(train::estimate_training_size(odd).params, 0);
 }
 
 TEST(SizeCheck, AbsurdSizesAreRefusedNamingTheKey) {
   const double memory = 16.0 * (1ull << 30);  // a 16 GiB machine, whatever this one has
-  EXPECT_EQ(refusal(small("dense"), memory), "");
+  EXPECT_EQ(refusal(small_experiment("dense"), memory), "");
   auto with = [](auto set) {
-    Experiment e = small("moe");
+    Experiment e = small_experiment("moe");
     set(e);
     return e;
   };
@@ -94,7 +94,7 @@ TEST(SizeCheck, TheLimitIsTheMemoryTheRunTrainsIn) {
   }
   EXPECT_EQ(train::training_memory("cpu").what, host.what);
   // A device's limit is named as the device's.
-  Experiment big = small("dense");
+  Experiment big = small_experiment("dense");
   big.model.n_layer = 1000000;
   std::string err;
   try {
@@ -103,5 +103,5 @@ TEST(SizeCheck, TheLimitIsTheMemoryTheRunTrainsIn) {
     err = e.what();
   }
   EXPECT_NE(err.find("more than CUDA device 0's 8.0 GiB of device memory (test)"), std::string::npos) << err;
-  EXPECT_EQ(refusal(small("dense"), 8.0 * (1ull << 30)), "");
+  EXPECT_EQ(refusal(small_experiment("dense"), 8.0 * (1ull << 30)), "");
 }
