@@ -40,7 +40,8 @@ tk::Model trained(const std::string& algo, const std::string& pretokenizer, bool
   return tk::train({text}, o).model;
 }
 
-std::string random_text(std::mt19937& rng) {
+// Text whose pieces straddle block ends: specials, multibyte UTF-8, CRLF, runs of spaces.
+std::string random_stream_text(std::mt19937& rng) {
   static const std::vector<std::string> parts = {
       "the", " of", " and", "ing ", " ", "  ", "\n", "<|endoftext|>", "ab cd", "ab cd ef", "ab c", "b cd e",
       "1234", "\xC3\xA9t\xC3\xA9 ", "\xE4\xB8\xAD\xE6\x96\x87", "\xF0\x9F\x98\x80", "\xFF", "\xC0", "'s",
@@ -96,7 +97,7 @@ TEST(EncodeStream, EveryBlockSizeGivesTheWholeTextsIds) {
   std::mt19937 rng(7);
   for (size_t k = 0; k < toks.size(); ++k) {
     for (int round = 0; round < 300; ++round) {
-      const std::string text = random_text(rng);
+      const std::string text = random_stream_text(rng);
       const size_t block = 1 + rng() % 64, read_max = 1 + rng() % 70;
       const int threads = 1 + static_cast<int>(rng() % 2);
       ASSERT_EQ(streamed(toks[k], text, block, read_max, threads), toks[k].encode(text))
@@ -106,7 +107,7 @@ TEST(EncodeStream, EveryBlockSizeGivesTheWholeTextsIds) {
   // Streaming did cut (a test that read everything first would pass the loop above too), except
   // for the custom pattern, which it must read whole.
   std::string text;
-  while (text.size() < 4000) text += random_text(rng);
+  while (text.size() < 4000) text += random_stream_text(rng);
   size_t blocks = 0;
   EXPECT_EQ(streamed(toks[0], text, 64, 64, 2, &blocks), toks[0].encode(text));
   EXPECT_GT(blocks, 20u);
@@ -130,7 +131,7 @@ TEST(EncodeStream, CliOutputIsTheSameForEveryBlockSize) {
   TempDir dir;
   std::mt19937 rng(3);
   std::string text;
-  while (text.size() < 3000) text += random_text(rng);
+  while (text.size() < 3000) text += random_stream_text(rng);
   write_text(dir.file("in.txt"), text);
   write_text(dir.file("corpus.txt"), lmlab::read_file(lmlab::data_path("lm/wikitext-2/valid.txt")).substr(0, 100000));
   const std::string tok = dir.file("tok.json");
