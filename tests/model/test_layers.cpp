@@ -1,4 +1,4 @@
-// Attention and RoPE against direct, loop-by-loop references and against the textbook
+// Attention, RoPE and RMSNorm against direct, loop-by-loop references and against the textbook
 // composition of libtorch ops they replace (values and gradients).
 #include <gtest/gtest.h>
 
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "lmlab/model/attention.h"
+#include "lmlab/model/norm.h"
 #include "lmlab/model/rope.h"
 
 using namespace lmlab::model;
@@ -146,4 +147,37 @@ TEST(Rope, EqualsTheComposedFormulaBitForBitWithItsGradient) {
     EXPECT_TRUE(torch::equal(got[0], want[0]));
   }
   EXPECT_THROW(apply_rope(torch::randn({1, 1, 6, 16}), {rope.cos.clone().requires_grad_(true), rope.sin}), c10::Error);
+}
+
+TEST(RmsNorm, HasTheComposedFormulasValuesAndGradients) {
+  // The closed-form backward against autograd through x * rsqrt(mean(x^2) + eps) * w: the same
+  // function (fp64), the same up to rounding (fp32, whose forward is the same ops: bit-equal).
+  torch::manual_seed(6);
+  for (auto dtype : {torch::kFloat64, torch::kFloat32}) {
+    const double tol = dtype == torch::kFloat64 ? 1e-12 : 1e-5;
+    Norm norm(NormOptions{24, /*rms=*/true, 1e-5, false});
+    norm->to(dtype);
+    auto weight = norm->named_parameters()["weight"];
+    auto x = torch::randn({3, 5, 24}, dtype) * 3, w = torch::randn({24}, dtype), gy = torch::randn({3, 5, 24}, dtype);
+    {
+      torch::NoGradGuard no_grad;
+      weight.copy_(w);
+    }
+    auto composed = [&](const std::vector<torch::Tensor>& t) {
+      return t[0] * torch::rsqrt(t[0].pow(2).mean(-1, true) + 1e-5) * t[1];
+    };
+    auto want = grads_of(composed, {x, w}, gy);
+    auto xg = x.clone().requires_grad_(true);
+    auto y = norm(xg);
+    (y * gy).sum().backward();
+    if (dtype == torch::kFloat32) {
+      EXPECT_TRUE(torch::equal(y, composed({x, w})));
+    }
+    EXPECT_LT((xg.grad() - want[0]).abs().max().item<double>(), tol);
+    EXPECT_LT((weight.grad() - want[1]).abs().max().item<double>(), tol);
+    weight.requires_grad_(false);  // frozen (train.freeze): x's gradient is unchanged
+    auto xf = x.clone().requires_grad_(true);
+    (norm(xf) * gy).sum().backward();
+    EXPECT_TRUE(torch::equal(xf.grad(), xg.grad()));
+  }
 }
