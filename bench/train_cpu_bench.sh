@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # CPU training throughput: `lmlab train` next to the same model in plain PyTorch eager
-# (bench/gpt2_reference.py) on the same libtorch and token shard, interleaved A B A B.
-#   bench/train_cpu_bench.sh [build-dir] [data-dir] [rounds]
+# (bench/gpt2_reference.py) on the same libtorch and token shard, interleaved: A B in odd
+# rounds, B A in even ones, so a drift of the machine's speed weighs on both sides alike.
+#   bench/train_cpu_bench.sh [build-dir] [data-dir] [rounds] [steps]
 # Default model: configs/quickstart.toml (LLaMA-style, 4 x 128, T = 128, batch 16, fp32) on a
 # prepared shard directory (default data/tinystories from configs/prepare_data.sh), 5 rounds.
 # Needs Debian's python3-torch (1.13, the same libtorch lmlab links) for the reference.
-# Each run: 60 steps, the first 10 excluded (lmlab: its first logging interval; reference: 10
-# warm-up steps), tokens/s over the other 50. Prints every run, the medians and their ratio.
+# Each run: 10 warm-up steps, then `steps` timed ones (default 160; 50 gave per-round ratios
+# 0.94-1.30 on the quiet machine): lmlab's first logging interval of 10 is excluded, the
+# reference runs --warmup 10. Prints every run, the medians, the ratio of the medians, the
+# median of the per-round ratios and their range. BASELINE=dir (another build directory, e.g.
+# of main) adds that lmlab to every round, next to this one, and prints this / baseline:
+# one change measured in the same interleaving.
+#
+# No loss check: the reference draws its own init and its batches from torch's generator,
+# so its loss sequence is not lmlab's at any seed. lmlab's numerics are pinned by
+# tests/train/test_golden_lm.cpp and its attention and RoPE against the textbook ops by
+# tests/model/test_layers.cpp.
 #
 # Threads, the same on both sides: lmlab runs with its default plan (src/lmlab/train/cpu_threads.h:
 # intra-op threads = cores, OpenBLAS as many, OMP_WAIT_POLICY=PASSIVE) in the caller's
@@ -21,8 +31,11 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 data=${2:-data/tinystories}
 rounds=${3:-5}
+steps=${4:-160}
+baseline=${BASELINE:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+[ -z "$baseline" ] || [ -x "$baseline/tools/lmlab" ] || { echo "bench: BASELINE=$baseline has no tools/lmlab" >&2; exit 2; }
 [ -f "$data/meta.json" ] || { echo "bench: $data/meta.json missing (bash configs/prepare_data.sh tinystories)" >&2; exit 2; }
 /usr/bin/python3 -c 'import torch' 2>/dev/null || { echo "bench: no torch for /usr/bin/python3 (apt-get install python3-torch)" >&2; exit 2; }
 vocab=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vocab_size"])' "$data/meta.json")
@@ -31,12 +44,12 @@ echo "environment: LMLAB_THREADS=${LMLAB_THREADS:-unset} OMP_NUM_THREADS=${OMP_N
      "OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-unset} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset}"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-run_lmlab() {  # $1 = round
-  LMLAB_PROGRESS=plain "$build/tools/lmlab" train --config configs/quickstart.toml \
-    --set data.dir="$data" --set run.out_dir="$work/run$1" --set train.steps=60 --set train.max_minutes=0 \
+run_lmlab() {  # $1 = run name (run<round> or base<round>), $2 = build directory
+  LMLAB_PROGRESS=plain "$2/tools/lmlab" train --config configs/quickstart.toml \
+    --set data.dir="$data" --set run.out_dir="$work/$1" --set train.steps=$((steps + 10)) --set train.max_minutes=0 \
     --set train.log_every=10 --set eval.every=100000 --set eval.windows=16 \
-    --set train.checkpoint_every=100000 >"$work/lmlab$1.log" 2>&1 || { cat "$work/lmlab$1.log" >&2; exit 1; }
-  rm -rf "$work/run$1/checkpoints"
+    --set train.checkpoint_every=100000 >"$work/$1.log" 2>&1 || { cat "$work/$1.log" >&2; exit 1; }
+  rm -rf "$work/$1/checkpoints"
 }
 reference() {  # $1 = output name, then VAR=value ... -- extra arguments
   local name=$1 vars=()
@@ -45,7 +58,7 @@ reference() {  # $1 = output name, then VAR=value ... -- extra arguments
   shift
   env ${vars[@]+"${vars[@]}"} /usr/bin/python3 bench/gpt2_reference.py "$@" --arch llama --n-layer 4 --n-head 4 \
     --d-model 128 --vocab "$vocab" --seq-len 128 --batch 16 --no-bias --fp32 --modes eager --device cpu \
-    --steps 50 --warmup 10 --data "$data/train.bin" --header-bytes 32 \
+    --steps "$steps" --warmup 10 --data "$data/train.bin" --header-bytes 32 \
     --out "$work/$name.jsonl" >"$work/$name.log" 2>&1 || { cat "$work/$name.log" >&2; exit 1; }
 }
 run_reference() {  # $1 = round; lmlab's threads (from its first run), then PyTorch's defaults
@@ -53,44 +66,67 @@ run_reference() {  # $1 = round; lmlab's threads (from its first run), then PyTo
   reference "def$1" --
 }
 
+run_lmlabs() {  # $1 = round: this build, and the baseline when given (first in even rounds)
+  [ -z "$baseline" ] || [ $(($1 % 2)) = 1 ] || run_lmlab "base$1" "$baseline"
+  run_lmlab "run$1" "$build"
+  [ -z "$baseline" ] || [ $(($1 % 2)) = 0 ] || run_lmlab "base$1" "$baseline"
+}
+
 for r in $(seq 1 "$rounds"); do
-  run_lmlab "$r"
-  if [ "$r" = 1 ]; then
-    line=$(grep -m1 '^threads: ' "$work/lmlab1.log") || { echo "bench: lmlab printed no threads line" >&2; exit 1; }
+  if [ "$r" = 1 ]; then  # the threads lmlab chose set the reference's: lmlab runs first
+    run_lmlabs "$r"
+    line=$(grep -m1 '^threads: ' "$work/run1.log") || { echo "bench: lmlab printed no threads line" >&2; exit 1; }
     intra=$(sed -E 's/^threads: ([0-9]+) intra-op.*/\1/' <<<"$line")
     blas=$(sed -nE 's/.*OpenBLAS ([0-9]+).*/\1/p' <<<"$line")
     blas=${blas:-$intra}
     passive=$([ "$intra" -gt 1 ] && echo 1 || true)
     echo "lmlab: $line"
     echo "reference: torch.set_num_threads($intra), OPENBLAS_NUM_THREADS=$blas, OMP_WAIT_POLICY=$([ -n "$passive" ] && echo PASSIVE || echo unset)"
+    echo "steps: $steps timed per run after 10 warm-up ones${baseline:+; baseline lmlab: $baseline}"
+    run_reference "$r"
+  elif [ $((r % 2)) = 0 ]; then
+    run_reference "$r"
+    run_lmlabs "$r"
+  else
+    run_lmlabs "$r"
+    run_reference "$r"
   fi
-  run_reference "$r"
   echo "round $r done, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 
-python3 - "$work" "$rounds" <<'PY'
+python3 - "$work" "$rounds" "$baseline" <<'PY'
 import json, statistics, sys
-w, rounds = sys.argv[1], int(sys.argv[2])
-def lmlab_rate(r):
-    steps = [json.loads(l) for l in open(f"{w}/run{r}/metrics.jsonl") if '"tokens_per_s"' in l]
+w, rounds, baseline = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def lmlab_rate(run):
+    steps = [json.loads(l) for l in open(f"{w}/{run}/metrics.jsonl") if '"tokens_per_s"' in l]
     timed = [s for s in steps if s["step"] > 10]
     # tokens over time: each line covers the 10 steps before it at its rate
     tokens = [b["tokens"] - a["tokens"] for a, b in zip(steps, steps[1:]) if b["step"] > 10]
     return sum(tokens) / sum(t / s["tokens_per_s"] for t, s in zip(tokens, timed)), timed[-1]["mfu"]
-rows = []
+def spread(values):
+    return f"median {statistics.median(values):.2f}x, per-round {min(values):.2f}-{max(values):.2f}"
+rows, base = [], []
 for r in range(1, rounds + 1):
-    ours, mfu = lmlab_rate(r)
+    ours, mfu = lmlab_rate(f"run{r}")
     ref = json.loads(open(f"{w}/ref{r}.jsonl").readline())
     default = json.loads(open(f"{w}/def{r}.jsonl").readline())
     rows.append((ours, ref["tokens_per_s"], default["tokens_per_s"]))
+    extra = ""
+    if baseline:
+        base.append(lmlab_rate(f"base{r}")[0])
+        extra = f" | baseline lmlab {base[-1]:>7,.0f} ({ours / base[-1]:.2f}x)"
     print(f"round {r}: lmlab {ours:>7,.0f} tokens/s (mfu {100 * mfu:.1f}%) | pytorch-eager, same threads "
           f"{ref['tokens_per_s']:>7,.0f} | pytorch-eager, its defaults ({default['threads']} thread) "
-          f"{default['tokens_per_s']:>7,.0f} | ratio {ours / ref['tokens_per_s']:.2f}")
+          f"{default['tokens_per_s']:>7,.0f} | ratio {ours / ref['tokens_per_s']:.2f}{extra}")
 a, b, c = (statistics.median(x[i] for x in rows) for i in range(3))
-print(f"median of {rounds}: lmlab {a:,.0f} tokens/s; pytorch-eager ({ref['torch']}, {ref['params']:,} params) "
-      f"with lmlab's threads ({ref['threads']}) {b:,.0f}, with its defaults {c:,.0f}")
-print(f"ratio lmlab / pytorch-eager, same threads: {a / b:.2f}x (per-round {min(x[0] / x[1] for x in rows):.2f}-"
-      f"{max(x[0] / x[1] for x in rows):.2f}); against pytorch-eager's defaults: {a / c:.2f}x")
+print(f"median of {rounds}: lmlab {a:,.0f} tokens/s (rounds {min(x[0] for x in rows):,.0f}-{max(x[0] for x in rows):,.0f}); "
+      f"pytorch-eager ({ref['torch']}, {ref['params']:,} params) with lmlab's threads ({ref['threads']}) {b:,.0f} "
+      f"(rounds {min(x[1] for x in rows):,.0f}-{max(x[1] for x in rows):,.0f}), with its defaults {c:,.0f}")
+print(f"ratio lmlab / pytorch-eager, same threads: {a / b:.2f}x of the medians; per round: {spread([x[0] / x[1] for x in rows])}")
+print(f"ratio lmlab / pytorch-eager's defaults: {a / c:.2f}x of the medians; per round: {spread([x[0] / x[2] for x in rows])}")
+if baseline:
+    print(f"ratio lmlab / baseline lmlab ({baseline}): {a / statistics.median(base):.2f}x of the medians; "
+          f"per round: {spread([x[0] / y for x, y in zip(rows, base)])}")
 PY
-grep -m1 '^mfu peak: ' "$work/lmlab1.log" | sed 's/^/lmlab /'
+grep -m1 '^mfu peak: ' "$work/run1.log" | sed 's/^/lmlab /'
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

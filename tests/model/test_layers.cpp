@@ -1,9 +1,13 @@
-// Attention and RoPE against direct, loop-by-loop references.
+// Attention, RoPE and RMSNorm against direct, loop-by-loop references and against the textbook
+// composition of libtorch ops they replace (values and gradients).
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
+#include <vector>
 
 #include "lmlab/model/attention.h"
+#include "lmlab/model/norm.h"
 #include "lmlab/model/rope.h"
 
 using namespace lmlab::model;
@@ -28,6 +32,31 @@ torch::Tensor naive_attention(const torch::Tensor& q, const torch::Tensor& k, co
   return out;
 }
 
+// The textbook form (bench/gpt2_reference.py's on torch 1.13): (q k^T) / sqrt(D), masked_fill
+// with the bottom-right-aligned causal mask, softmax, @ v, every op differentiated by autograd.
+torch::Tensor textbook_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+  int64_t Tq = q.size(2), Tk = k.size(2);
+  auto att = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(-1)));
+  auto hidden = torch::ones({Tq, Tk}, torch::kBool).triu(Tk - Tq + 1);
+  return torch::matmul(torch::softmax(att.masked_fill(hidden, -INFINITY), -1), v);
+}
+
+// The composed rotate-half formula apply_rope replaces, differentiated by autograd.
+torch::Tensor textbook_rope(const torch::Tensor& x, const RopeTables& rope) {
+  int64_t half = x.size(-1) / 2;
+  return x * rope.cos + torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1) * rope.sin;
+}
+
+// d(sum(f(inputs) * w))/d inputs for a fixed random weight w: every output element reaches the loss.
+std::vector<torch::Tensor> grads_of(const std::function<torch::Tensor(std::vector<torch::Tensor>&)>& f,
+                                    std::vector<torch::Tensor> inputs, const torch::Tensor& w) {
+  for (auto& t : inputs) t = t.detach().clone().requires_grad_(true);
+  (f(inputs) * w).sum().backward();
+  std::vector<torch::Tensor> out;
+  for (auto& t : inputs) out.push_back(t.grad());
+  return out;
+}
+
 }  // namespace
 
 TEST(Attention, ExplicitPathEqualsPerPositionLoop) {
@@ -37,6 +66,27 @@ TEST(Attention, ExplicitPathEqualsPerPositionLoop) {
     auto q = torch::randn({2, 3, Tq, 8}, opts), k = torch::randn({2, 3, Tk, 8}, opts), v = torch::randn({2, 3, Tk, 8}, opts);
     auto got = causal_attention_explicit(q, k, v, 0.0);
     EXPECT_LT((got - naive_attention(q, k, v)).abs().max().item<double>(), 1e-12) << Tq << "x" << Tk;
+  }
+}
+
+TEST(Attention, ExplicitPathHasTheTextbookGradients) {
+  // fp64: the q-side scale and the softmax-only backward are the same function; fp32: the same
+  // up to rounding (the scale is applied to q, not to the scores). Layouts as in the model: the
+  // heads are transposed views. Shapes: training, one decoded query, a chunk of queries.
+  torch::manual_seed(4);
+  for (auto dtype : {torch::kFloat64, torch::kFloat32}) {
+    const double tol = dtype == torch::kFloat64 ? 1e-12 : 1e-5;
+    for (auto [Tq, Tk] : {std::pair<int64_t, int64_t>{7, 7}, {1, 9}, {3, 8}}) {
+      auto heads = [&](int64_t T) { return torch::randn({2, T, 3, 8}, dtype).transpose(1, 2); };  // (B, H, T, D)
+      std::vector<torch::Tensor> qkv = {heads(Tq), heads(Tk), heads(Tk)};
+      auto w = torch::randn({2, 3, Tq, 8}, dtype);
+      auto got = grads_of([](auto& t) { return causal_attention_explicit(t[0], t[1], t[2], 0.0); }, qkv, w);
+      auto want = grads_of([](auto& t) { return textbook_attention(t[0], t[1], t[2]); }, qkv, w);
+      for (size_t i = 0; i < 3; ++i)
+        EXPECT_LT((got[i] - want[i]).abs().max().item<double>(), tol) << "qkv"[i] << " " << Tq << "x" << Tk;
+      auto y = causal_attention_explicit(qkv[0], qkv[1], qkv[2], 0.0);
+      EXPECT_LT((y - textbook_attention(qkv[0], qkv[1], qkv[2])).abs().max().item<double>(), tol);
+    }
   }
 }
 
@@ -80,4 +130,54 @@ TEST(Rope, ScoresDependOnRelativePositionOnly) {
   };
   EXPECT_NEAR(score(5, 2), score(13, 10), 1e-4);
   EXPECT_GT(std::abs(score(5, 2) - score(5, 4)), 1e-3);
+}
+
+TEST(Rope, EqualsTheComposedFormulaBitForBitWithItsGradient) {
+  // The rotation with its own backward does the composed formula's roundings, in the same order:
+  // equal values and gradients, for the model's transposed heads and for a contiguous tensor.
+  torch::manual_seed(5);
+  auto rope = rope_tables(2, 6, 16, 10000.0, torch::kCPU);
+  for (auto x : {torch::randn({2, 6, 3, 16}).transpose(1, 2), torch::randn({2, 3, 6, 16})}) {
+    auto w = torch::randn({2, 3, 6, 16});
+    auto y = apply_rope(x, rope);
+    EXPECT_TRUE(torch::equal(y, textbook_rope(x, rope)));
+    EXPECT_TRUE(y.is_contiguous());  // the attention matmuls then flatten the heads without a copy
+    auto got = grads_of([&](auto& t) { return apply_rope(t[0], rope); }, {x}, w);
+    auto want = grads_of([&](auto& t) { return textbook_rope(t[0], rope); }, {x}, w);
+    EXPECT_TRUE(torch::equal(got[0], want[0]));
+  }
+  EXPECT_THROW(apply_rope(torch::randn({1, 1, 6, 16}), {rope.cos.clone().requires_grad_(true), rope.sin}), c10::Error);
+}
+
+TEST(RmsNorm, HasTheComposedFormulasValuesAndGradients) {
+  // The closed-form backward against autograd through x * rsqrt(mean(x^2) + eps) * w: the same
+  // function (fp64), the same up to rounding (fp32, whose forward is the same ops: bit-equal).
+  torch::manual_seed(6);
+  for (auto dtype : {torch::kFloat64, torch::kFloat32}) {
+    const double tol = dtype == torch::kFloat64 ? 1e-12 : 1e-5;
+    Norm norm(NormOptions{24, /*rms=*/true, 1e-5, false});
+    norm->to(dtype);
+    auto weight = norm->named_parameters()["weight"];
+    auto x = torch::randn({3, 5, 24}, dtype) * 3, w = torch::randn({24}, dtype), gy = torch::randn({3, 5, 24}, dtype);
+    {
+      torch::NoGradGuard no_grad;
+      weight.copy_(w);
+    }
+    auto composed = [&](const std::vector<torch::Tensor>& t) {
+      return t[0] * torch::rsqrt(t[0].pow(2).mean(-1, true) + 1e-5) * t[1];
+    };
+    auto want = grads_of(composed, {x, w}, gy);
+    auto xg = x.clone().requires_grad_(true);
+    auto y = norm(xg);
+    (y * gy).sum().backward();
+    if (dtype == torch::kFloat32) {
+      EXPECT_TRUE(torch::equal(y, composed({x, w})));
+    }
+    EXPECT_LT((xg.grad() - want[0]).abs().max().item<double>(), tol);
+    EXPECT_LT((weight.grad() - want[1]).abs().max().item<double>(), tol);
+    weight.requires_grad_(false);  // frozen (train.freeze): x's gradient is unchanged
+    auto xf = x.clone().requires_grad_(true);
+    (norm(xf) * gy).sum().backward();
+    EXPECT_TRUE(torch::equal(xf.grad(), xg.grad()));
+  }
 }

@@ -35,15 +35,50 @@ static torch::Tensor in_dtype(const torch::Tensor& t, torch::ScalarType dtype) {
   return t.scalar_type() == dtype ? t : t.to(dtype);
 }
 
+// The softmax's dtype: fp32 at least (bf16 under autocast), fp64 for fp64 inputs (gradient checks).
+static torch::ScalarType softmax_dtype(const torch::Tensor& q) {
+  return q.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+}
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// softmax(q k^T, -inf after the query) over the flattened heads, q (N, Tq, D), k (N, Tk, D)
+// -> (N, Tq, Tk) in q's dtype, the softmax in fp32 at least: matmul, masked_fill and softmax
+// without two (N, Tq, Tk) passes that do no work. The mask is written into the fresh scores in
+// place (no copy), and the backward is softmax's alone: at a hidden key p = 0, so softmax's
+// gradient p (g - <g, p>) is already 0 there and masked_fill's backward (zeroing it) is left out.
+class CausalProbs : public torch::autograd::Function<CausalProbs> {
+ public:
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& q, const torch::Tensor& k) {
+    auto scores = torch::bmm(q, k.transpose(1, 2));  // (N, Tq, Tk)
+    auto hidden = keys_after_query(q.size(1), k.size(1), q.device());
+    if (hidden.defined()) scores.masked_fill_(hidden, -std::numeric_limits<double>::infinity());
+    auto probs = torch::softmax(in_dtype(scores, softmax_dtype(q)), -1);
+    ctx->save_for_backward({q, k, probs});
+    return in_dtype(probs, q.scalar_type());
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad) {
+    auto saved = ctx->get_saved_variables();
+    const auto &q = saved[0], &k = saved[1], &probs = saved[2];
+    auto g = at::_softmax_backward_data(in_dtype(grad[0], probs.scalar_type()), probs, -1, probs.scalar_type());
+    g = in_dtype(g, q.scalar_type());  // (N, Tq, Tk), d loss / d scores
+    return {torch::bmm(g, k), torch::bmm(g.transpose(1, 2), q)};  // (N, Tq, D), (N, Tk, D)
+  }
+};
+
+}  // namespace
+
 torch::Tensor causal_attention_explicit(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                         double dropout_p) {
-  int64_t Tq = q.size(2), Tk = k.size(2);
-  auto att = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(q.size(-1)));  // (B, H, Tq, Tk)
-  auto hidden = keys_after_query(Tq, Tk, q.device());
-  if (hidden.defined()) att = att.masked_fill(hidden, -std::numeric_limits<double>::infinity());
-  // softmax in fp32 at least (bf16 under autocast), fp64 for fp64 inputs (gradient checks)
-  auto dtype = q.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
-  att = in_dtype(torch::softmax(in_dtype(att, dtype), -1), q.scalar_type());
+  int64_t B = q.size(0), H = q.size(1), Tq = q.size(2), Tk = k.size(2), D = q.size(3);
+  // 1/sqrt(D) on q (B, H, Tq, D), not on the scores (B, H, Tq, Tk): a pass over D values per
+  // query instead of Tk, forward and backward (the same as the textbook's when D is a power of 4).
+  auto qs = q.reshape({B * H, Tq, D}) * (1.0 / std::sqrt(static_cast<double>(D)));
+  auto att = CausalProbs::apply(qs, k.reshape({B * H, Tk, D})).view({B, H, Tq, Tk});
   if (dropout_p > 0) att = torch::dropout(att, dropout_p, /*train=*/true);
   return torch::matmul(att, v);
 }
