@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "lmlab/common/error.h"
+#include "lmlab/model/in_dtype.h"
 
 #ifndef TORCH_VERSION_MAJOR
 #error "TORCH_VERSION_MAJOR is not defined: the SDPA branch below would silently never be taken"
@@ -28,11 +29,6 @@ static torch::Tensor keys_after_query(int64_t Tq, int64_t Tk, const torch::Devic
   if (Tq == 1) return {};
   auto ones = torch::ones({Tq, Tk}, torch::TensorOptions().dtype(torch::kBool).device(device));
   return ones.triu_(/*diagonal=*/Tk - Tq + 1);
-}
-
-// t in `dtype`, without a dispatch when it already is (the fp32 case, every call).
-static torch::Tensor in_dtype(const torch::Tensor& t, torch::ScalarType dtype) {
-  return t.scalar_type() == dtype ? t : t.to(dtype);
 }
 
 // The softmax's dtype: fp32 at least (bf16 under autocast), fp64 for fp64 inputs (gradient checks).

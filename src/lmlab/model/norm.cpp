@@ -1,6 +1,8 @@
 // RMSNorm / LayerNorm (see norm.h).
 #include "lmlab/model/norm.h"
 
+#include "lmlab/model/in_dtype.h"
+
 namespace lmlab::model {
 
 NormOptions NormOptions::from(int64_t dim, const ModelConfig& cfg) {
@@ -13,11 +15,6 @@ NormOptions NormOptions::layer_norm(int64_t dim, double eps) { return {dim, fals
 NormImpl::NormImpl(const NormOptions& o) : rms_(o.rms), eps_(o.eps) {
   weight_ = register_parameter("weight", torch::ones({o.dim}));
   if (!rms_ && o.bias) bias_ = register_parameter("bias", torch::zeros({o.dim}));
-}
-
-// t in `dtype`; no dispatch when it already is (fp32, the common case: this runs per layer and token).
-static torch::Tensor in_dtype(const torch::Tensor& t, torch::ScalarType dtype) {
-  return t.scalar_type() == dtype ? t : t.to(dtype);
 }
 
 namespace {
