@@ -13,8 +13,10 @@
 #include "lmlab/tokenizer/tokenizer_json.h"
 #include "lmlab/tokenizer/tokenizer_json_scan.h"
 #include "lmlab/tokenizer/trainer.h"
+#include "model_equal.h"
 
 namespace tk = lmlab::tokenizer;
+using lmlab::test::expect_same_model;
 using json = nlohmann::json;
 
 namespace {
@@ -27,23 +29,6 @@ std::string full_reading_only(std::string text) {
   const size_t at = text.find("\"model\"");
   EXPECT_NE(at, std::string::npos);
   return text.replace(at, 7, "\"mod\\u0065l\"");
-}
-
-void expect_same_model(const tk::Model& a, const tk::Model& b) {
-  EXPECT_EQ(a.algo, b.algo);
-  EXPECT_EQ(a.pattern, b.pattern);
-  EXPECT_EQ(a.split_digits, b.split_digits);
-  EXPECT_EQ(a.ignore_merges, b.ignore_merges);
-  EXPECT_EQ(a.tokens, b.tokens);
-  ASSERT_EQ(a.merges.size(), b.merges.size());
-  for (size_t i = 0; i < a.merges.size(); ++i) {
-    EXPECT_EQ(a.merges[i].left, b.merges[i].left) << i;
-    EXPECT_EQ(a.merges[i].right, b.merges[i].right) << i;
-    EXPECT_EQ(a.merges[i].result, b.merges[i].result) << i;
-  }
-  EXPECT_EQ(a.scaffold, b.scaffold);
-  EXPECT_EQ(a.scaffold_count, b.scaffold_count);
-  EXPECT_EQ(a.specials, b.specials);
 }
 
 std::string error_of(const std::string& text) {

@@ -14,9 +14,11 @@
 #include "lmlab/tokenizer/tokenizer.h"
 #include "lmlab/tokenizer/tokenizer_json.h"
 #include "lmlab/tokenizer/trainer.h"
+#include "model_equal.h"
 #include "testing.h"
 
 namespace tk = lmlab::tokenizer;
+using lmlab::test::expect_same_model;
 using lmlab::test::read_text;
 using lmlab::test::TempDir;
 using lmlab::test::write_text;
@@ -73,23 +75,6 @@ const std::vector<std::string>& jsons() {
   return all;
 }
 
-void expect_same(const tk::Model& a, const tk::Model& b) {
-  EXPECT_EQ(a.algo, b.algo);
-  EXPECT_EQ(a.pattern, b.pattern);
-  EXPECT_EQ(a.split_digits, b.split_digits);
-  EXPECT_EQ(a.ignore_merges, b.ignore_merges);
-  EXPECT_EQ(a.tokens, b.tokens);
-  ASSERT_EQ(a.merges.size(), b.merges.size());
-  for (size_t i = 0; i < a.merges.size(); ++i) {
-    EXPECT_EQ(a.merges[i].left, b.merges[i].left) << i;
-    EXPECT_EQ(a.merges[i].right, b.merges[i].right) << i;
-    EXPECT_EQ(a.merges[i].result, b.merges[i].result) << i;
-  }
-  EXPECT_EQ(a.scaffold, b.scaffold);
-  EXPECT_EQ(a.scaffold_count, b.scaffold_count);
-  EXPECT_EQ(a.specials, b.specials);
-}
-
 const std::string kSample = "Hello <|endoftext|> w\xC3\xB6rld 12345 \xFF\xFE the station's <s>end</s>\n";
 
 size_t entries(const std::string& dir) {
@@ -113,11 +98,11 @@ TEST(ModelCache, CachedLoadEqualsParse) {
     const std::string file = tk::model_cache_file(jsons()[k]);
     ASSERT_EQ(file.rfind(cache.path() + "/tokenizers/", 0), 0u) << file;
     EXPECT_FALSE(lmlab::file_exists(file));
-    expect_same(tk::load_model(path), parsed);  // a miss: parsed, then written
+    expect_same_model(tk::load_model(path), parsed);  // a miss: parsed, then written
     std::optional<tk::Model> cached = tk::read_model_cache(file, jsons()[k]);
     ASSERT_TRUE(cached.has_value());
-    expect_same(*cached, parsed);
-    expect_same(tk::load_model(path), parsed);  // a hit
+    expect_same_model(*cached, parsed);
+    expect_same_model(tk::load_model(path), parsed);  // a hit
     EXPECT_EQ(tk::Tokenizer::load(path).encode(kSample), tk::Tokenizer::from_model(parsed).encode(kSample));
   }
   EXPECT_EQ(entries(cache.path()), jsons().size());
@@ -151,7 +136,7 @@ TEST(ModelCache, DamagedEntriesFallBackAndAreReplaced) {
     SCOPED_TRACE(what);
     write_text(file, bytes);
     EXPECT_FALSE(tk::read_model_cache(file, json).has_value());
-    expect_same(tk::load_model(path), parsed);
+    expect_same_model(tk::load_model(path), parsed);
     EXPECT_EQ(read_text(file), good);  // rewritten by the load
     write_text(file, bytes);
     EXPECT_EQ(tk::Tokenizer::load(path).encode(kSample), ids);
@@ -167,8 +152,8 @@ TEST(ModelCache, UnwritableDirectoryStillLoads) {
   const std::string path = dir.file("tok.json");
   write_text(path, jsons()[0]);
   const tk::Model parsed = tk::parse_tokenizer_json(jsons()[0], path);
-  expect_same(tk::load_model(path), parsed);
-  expect_same(tk::load_model(path), parsed);
+  expect_same_model(tk::load_model(path), parsed);
+  expect_same_model(tk::load_model(path), parsed);
   EXPECT_FALSE(tk::write_model_cache(tk::model_cache_file(jsons()[0]), jsons()[0], parsed));
   EXPECT_EQ(read_text(dir.file("plain-file")), "x");
 }
@@ -238,7 +223,7 @@ TEST(ModelCache, DisabledOrNoDirectoryWritesNothing) {
   }
   ScopedEnv no_dir("LMLAB_CACHE_DIR", nullptr), no_xdg("XDG_CACHE_HOME", nullptr), no_home("HOME", nullptr);
   EXPECT_EQ(tk::model_cache_file(jsons()[0]), "");
-  expect_same(tk::load_model(path), tk::parse_tokenizer_json(jsons()[0], path));
+  expect_same_model(tk::load_model(path), tk::parse_tokenizer_json(jsons()[0], path));
 }
 
 TEST(ModelCache, DirectoryFollowsTheEnvironment) {
