@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "lmlab/common/error.h"
 #include "lmlab/common/files.h"
 #include "lmlab/common/limits.h"
 #include "lmlab/tokenizer/tokenizer_json.h"
@@ -246,15 +247,6 @@ std::optional<Model> read_entry(const std::string& file, const Hash& key, size_t
   return parse_payload(Reader{body, body + payload_size});
 }
 
-bool write_all(int fd, const std::string& data) {
-  for (size_t done = 0; done < data.size();) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
 bool write_entry(const std::string& file, const Hash& key, size_t json_size, const Model& model) {
   const std::string body = payload(model);
   Writer h;
@@ -268,15 +260,15 @@ bool write_entry(const std::string& file, const Hash& key, size_t json_size, con
   h.put<uint64_t>(hash128(body.data(), body.size())[0]);
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(file).parent_path(), ec);
-  // No fsync: an entry cut short by a crash fails its checksum and is rewritten by the next load.
-  const std::string tmp = file + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return false;
-  bool ok = write_all(fd, h.out) && write_all(fd, body);
-  ok = ::close(fd) == 0 && ok;
-  ok = ok && std::rename(tmp.c_str(), file.c_str()) == 0;
-  if (!ok) std::remove(tmp.c_str());
-  return ok;
+  try {  // common/files.h's temporary file + rename; any failure only means no entry
+    AtomicFile out(file);
+    out.write(h.out);
+    out.write(body);
+    out.commit();
+    return true;
+  } catch (const UserError&) {
+    return false;
+  }
 }
 
 }  // namespace

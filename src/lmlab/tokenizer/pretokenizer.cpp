@@ -234,13 +234,13 @@ void PreTokenizer::emit(std::string_view piece, std::vector<std::string_view>& o
   if (pos < piece.size()) out.push_back(piece.substr(pos));
 }
 
-namespace {
-
 size_t longest_special(const std::vector<std::string>& specials) {
   size_t longest = 0;
   for (const auto& sp : specials) longest = std::max(longest, sp.size());
   return longest;
 }
+
+namespace {
 
 // Whether `p` (0 < p < text.size()) is a safe cut: between an ASCII letter and a space, and
 // inside no occurrence of a special token. No alternative of either pattern matches both a

@@ -61,5 +61,8 @@ std::vector<size_t> safe_cuts(std::string_view text, size_t parts, const std::ve
 // The last such cut p >= `from` in `text`, a prefix of a longer stream: also safe there whatever
 // follows, as p leaves room after it for the longest special token. 0 if there is none.
 size_t last_safe_cut(std::string_view text, size_t from, const std::vector<std::string>& specials);
+// The byte length of the longest of `specials`, 0 when there are none: how far from a cut a
+// special token spanning it can start or end.
+size_t longest_special(const std::vector<std::string>& specials);
 
 }  // namespace lmlab::tokenizer

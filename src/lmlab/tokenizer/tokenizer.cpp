@@ -63,8 +63,7 @@ std::vector<uint32_t> Tokenizer::encode_parallel(std::string_view text, int thre
 void Tokenizer::encode_stream(const std::function<size_t(char*, size_t)>& read, int threads,
                               const std::function<void(const std::vector<uint32_t>&)>& emit, size_t block) const {
   const Encoder& encoder = state_->encoder;
-  size_t longest = 1;
-  for (const std::string& sp : encoder.special_contents()) longest = std::max(longest, sp.size());
+  const size_t longest = std::max<size_t>(longest_special(encoder.special_contents()), 1);
   std::string text;
   size_t checked = 0;  // cuts below this were looked for already
   while (true) {
