@@ -16,7 +16,7 @@ struct FileScore {
 };
 
 FileScore score_file(const LabelledSet& set, int64_t n_classes, int64_t batch_size, const EncoderSpecials& sp,
-                     TaskEnv& env, const LogitsFn& logits_of) {
+                     TaskEnv& env, const BatchLogitsFn& logits_of) {
   const int64_t N = set.size();
   torch::Tensor probs = torch::zeros({N, n_classes}, torch::TensorOptions().dtype(torch::kFloat64).device(env.device));
   torch::Tensor nll = torch::zeros({1}, probs.options());
@@ -44,7 +44,7 @@ FileScore score_file(const LabelledSet& set, int64_t n_classes, int64_t batch_si
 }  // namespace
 
 nlohmann::json evaluate_labelled_sets(const std::vector<LabelledSet>& sets, int64_t n_classes, int64_t batch_size,
-                                      const EncoderSpecials& sp, TaskEnv& env, const LogitsFn& logits_of) {
+                                      const EncoderSpecials& sp, TaskEnv& env, const BatchLogitsFn& logits_of) {
   torch::NoGradGuard no_grad;
   nlohmann::json per_file = nlohmann::json::object();
   double loss_sum = 0, correct = 0, records = 0;

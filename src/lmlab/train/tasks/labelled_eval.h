@@ -16,10 +16,10 @@
 namespace lmlab::train {
 
 // batch of set.batch(idx, sp) on env.device -> (B, n_classes) logits (run under env.bf16 autocast).
-using LogitsFn = std::function<torch::Tensor(const data::NamedBatch&)>;
+using BatchLogitsFn = std::function<torch::Tensor(const data::NamedBatch&)>;
 
 // {"val_loss", "acc", "files": {name: metrics}}; a file name seen twice is keyed "index:name".
 nlohmann::json evaluate_labelled_sets(const std::vector<LabelledSet>& sets, int64_t n_classes, int64_t batch_size,
-                                      const EncoderSpecials& sp, TaskEnv& env, const LogitsFn& logits_of);
+                                      const EncoderSpecials& sp, TaskEnv& env, const BatchLogitsFn& logits_of);
 
 }  // namespace lmlab::train
