@@ -1,4 +1,6 @@
 // lmlab train --config F.toml [--set key=value]... [--resume] [--print-config] [--print-params]
+#include <csignal>
+#include <cstdlib>
 #include <iostream>
 
 #include "commands.h"
@@ -7,6 +9,7 @@
 #include "lmlab/common/output_dir.h"
 #include "lmlab/config/config.h"
 #include "lmlab/train/checkpoint.h"
+#include "lmlab/train/cpu_ranks.h"
 #include "lmlab/train/cpu_threads.h"
 #include "lmlab/train/device.h"
 #include "lmlab/train/experiment.h"
@@ -38,6 +41,17 @@ void check_run_dir(const Experiment& exp, bool force) {
                     force});
 }
 
+// Ends this process as the ranks ended: with their exit code, or killed by the same signal.
+[[noreturn]] void end_as(int code) {
+  std::cout.flush();
+  std::cerr.flush();
+  if (code > 128 && code < 128 + NSIG) {
+    std::signal(code - 128, SIG_DFL);
+    std::raise(code - 128);
+  }
+  std::exit(code);
+}
+
 void run_train(const TrainOptions& o) {
   Experiment exp;
   config::Schema schema = config::Schema::of(exp);
@@ -56,8 +70,11 @@ void run_train(const TrainOptions& o) {
     return;
   }
   check_run_dir(exp, o.force);
-  // CPU training on several cores restarts once with OMP_WAIT_POLICY=PASSIVE (cpu_threads.h).
+  // CPU training on several cores runs one process per core (cpu_ranks.h) or, where the batch
+  // does not split exactly, restarts once with OMP_WAIT_POLICY=PASSIVE (cpu_threads.h).
   if (train::pick_device(exp.run.device).is_cpu()) {
+    const train::CpuRankPlan ranks = train::plan_cpu_ranks(exp, train::read_thread_env(), train::under_rank_launcher());
+    if (ranks.ranks > 1) end_as(train::run_cpu_ranks(ranks));  // rank 0 says so once it is set up
     std::cout.flush();
     std::cerr.flush();
     train::reexec_for_threads();

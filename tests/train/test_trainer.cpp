@@ -217,7 +217,7 @@ TEST(Trainer, ResumeAfterKillIsBitIdentical) {
 
 TEST(Trainer, TwoGlooRanksMatchOneRankWithTheSameGlobalBatch) {
   Fixture f;
-  auto one = run_lmlab(f.train_args("one", "--set train.steps=6"));
+  auto one = run_lmlab(f.train_args("one", "--set train.steps=6 --set train.cpu_ranks=1"));
   ASSERT_EQ(one.exit_code, 0) << one.err;
   int port = 20000 + static_cast<int>(::getpid() % 20000);
   std::string env = "MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) + " WORLD_SIZE=2 ";
@@ -236,7 +236,7 @@ TEST(Trainer, TwoRanksJoinTorchrunsAgentStore) {
   // torchrun's agent serves the TCPStore at MASTER_PORT itself and says so with
   // TORCHELASTIC_USE_AGENT_STORE=True; a rank 0 that served one too would fail to bind the port.
   Fixture f;
-  auto one = run_lmlab(f.train_args("one", "--set train.steps=3"));
+  auto one = run_lmlab(f.train_args("one", "--set train.steps=3 --set train.cpu_ranks=1"));
   ASSERT_EQ(one.exit_code, 0) << one.err;
   int port = 20000 + static_cast<int>((::getpid() + 3331) % 20000);
   c10d::TCPStoreOptions opts;

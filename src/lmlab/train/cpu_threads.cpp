@@ -110,10 +110,7 @@ std::string apply_threads(const ThreadPlan& plan) {
   return line;
 }
 
-void reexec_for_threads() {
-  if (!env_or_empty("LMLAB_THREADS_REEXEC").empty()) return;
-  const ThreadPlan plan = plan_threads(read_thread_env(), /*can_reexec=*/true);
-  if (!plan.needs_passive_wait) return;
+std::vector<std::string> own_arguments() {
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
   const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::vector<std::string> args;
@@ -123,6 +120,14 @@ void reexec_for_threads() {
     if (end == std::string::npos) break;
     start = end + 1;
   }
+  return args;
+}
+
+void reexec_for_threads() {
+  if (!env_or_empty("LMLAB_THREADS_REEXEC").empty()) return;
+  const ThreadPlan plan = plan_threads(read_thread_env(), /*can_reexec=*/true);
+  if (!plan.needs_passive_wait) return;
+  std::vector<std::string> args = own_arguments();
   if (args.empty()) return;
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

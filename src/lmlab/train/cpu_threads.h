@@ -18,6 +18,7 @@
 // that cannot restart (an in-process caller) keeps one intra-op thread instead.
 #pragma once
 #include <string>
+#include <vector>
 
 namespace lmlab::train {
 
@@ -55,5 +56,8 @@ std::string apply_threads(const ThreadPlan& plan);
 // sets OMP_WAIT_POLICY=PASSIVE and execs /proc/self/exe with the same arguments (never returns
 // then); otherwise returns. At most once per process tree (LMLAB_THREADS_REEXEC marks the child).
 void reexec_for_threads();
+
+// This process's command line as it was started (/proc/self/cmdline; empty without /proc).
+std::vector<std::string> own_arguments();
 
 }  // namespace lmlab::train

@@ -16,6 +16,7 @@
 #include "lmlab/config/config.h"
 #include "lmlab/runlog/metrics.h"
 #include "lmlab/train/checkpoint.h"
+#include "lmlab/train/cpu_ranks.h"
 #include "lmlab/train/cpu_threads.h"
 #include "lmlab/train/distributed.h"
 #include "lmlab/train/engine_state.h"
@@ -79,6 +80,7 @@ class Engine : public StepEnv {
   void evaluate();
   void log_step(double minutes);
   void average_extras_over_ranks();
+  bool past_time_budget(double minutes);
   int64_t resolve_steps();
 
   Task& task_;
@@ -220,6 +222,17 @@ void Engine::average_extras_over_ranks() {
   for (auto& [name, sum] : extra_sums_) sum = stacked[0][i++];
 }
 
+// train.max_minutes: every rank stops after the same step (one that went on would wait in its
+// next collective for the others), the first whose clock runs out deciding for all.
+bool Engine::past_time_budget(double minutes) {
+  if (tc_.max_minutes <= 0) return false;
+  const bool mine = minutes >= tc_.max_minutes;
+  if (dist_.world_size() == 1) return mine;
+  std::vector<torch::Tensor> flag = {torch::full({1}, mine ? 1.0 : 0.0, torch::TensorOptions(env_.device))};
+  dist_.all_reduce_sum(flag);
+  return flag[0].item<double>() > 0;
+}
+
 void Engine::log_step(double minutes) {
   auto now = std::chrono::steady_clock::now();
   const double seconds = std::chrono::duration<double>(now - interval_start_).count();
@@ -300,7 +313,7 @@ TrainResult Engine::run() {
     interval_units_ += step_units_;
 
     const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
-    const bool out_of_time = tc_.max_minutes > 0 && minutes >= tc_.max_minutes;
+    const bool out_of_time = past_time_budget(minutes);
     const bool last = step_ == steps || out_of_time;
     if (step_ % std::max<int64_t>(1, tc_.log_every) == 0 || last) {
       average_extras_over_ranks();  // a collective: every rank, before rank 0 logs
@@ -375,6 +388,17 @@ TrainResult run_engine(Task& task, Experiment exp, bool resume) {
   TaskEnv env(exp, device);
   env.rank = dist.rank();
   env.world_size = dist.world_size();
+  if (const int64_t split = cpu_rank_split(); split > 1) {
+    if (tc.batch_size % split != 0) throw UserError("train.batch_size must be a multiple of LMLAB_CPU_RANKS");
+    env.batch_per_rank = tc.batch_size / split;
+    threads = "cpu ranks: " + std::to_string(split) + " processes x " + std::to_string(env.batch_per_rank) +
+              " of each batch of " + std::to_string(tc.batch_size) + " (train.cpu_ranks = " +
+              std::to_string(tc.cpu_ranks) + (tc.cpu_ranks == 0 ? ": one per core)\n" : ")\n") + threads;
+  } else if (device.is_cpu() && dist.world_size() == 1) {
+    const ThreadEnv cpu = read_thread_env();
+    const CpuRankPlan plan = plan_cpu_ranks(exp, cpu, false);
+    if (plan.ranks == 1 && cpu.cores > 1) threads += "; one process (train.cpu_ranks: " + plan.why + ")";
+  }
   env.main = dist.is_main();
   env.bf16 = device.is_cuda() && tc.precision != "fp32";
   env.resume = resume;

@@ -29,12 +29,15 @@ namespace lmlab::train {
 
 // What a task is given to build itself and to evaluate; the same on every rank but `rank`.
 struct TaskEnv {
-  TaskEnv(Experiment& e, const torch::Device& d) : exp(e), device(d) {}
+  TaskEnv(Experiment& e, const torch::Device& d) : exp(e), device(d), batch_per_rank(e.train.batch_size) {}
 
   Experiment& exp;  // the task fills what it resolves from the data (model.vocab_size, ...)
                     // before the engine writes config.toml
   torch::Device device;
   int64_t rank = 0, world_size = 1;
+  // Sequences of each batch this rank trains on: train.batch_size, or its share among the CPU
+  // ranks of one `lmlab train` (cpu_ranks.h; only tasks whose split is exact are split).
+  int64_t batch_per_rank;
   bool main = true;        // rank 0: the one that writes files and prints
   bool training = true;    // false: evaluation only (`lmlab eval`), no training data is read
   bool bf16 = false;       // forward passes run under bf16 autocast (train/autocast.h)

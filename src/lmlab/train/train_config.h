@@ -52,6 +52,7 @@ struct TrainConfig {
   double max_minutes = 0;
   double peak_tflops = 989.0;
   double dist_timeout_s = 120;
+  int64_t cpu_ranks = 0;
   std::string init_from;
   std::vector<std::string> freeze;
   std::vector<std::string> train_only;
@@ -71,7 +72,7 @@ struct TrainConfig {
             "decay_fraction of the steps; constant",
             {"cosine", "wsd", "constant"});
     v.field("decay_fraction", decay_fraction, "wsd: fraction of all steps spent decaying", config::between(0, 1));
-    v.field("batch_size", batch_size, "sequences per micro-batch per data-parallel rank", config::at_least(1));
+    v.field("batch_size", batch_size, "sequences per micro-batch: per rank under torchrun; shared by the CPU ranks of one `lmlab train` (cpu_ranks)", config::at_least(1));
     v.field("grad_accum", grad_accum, "micro-batches accumulated per optimizer step", config::at_least(1));
     v.field("weight_decay", weight_decay, "AdamW decoupled weight decay (matrices only; never norms, biases, 1-D)", config::at_least(0));
     v.field("beta1", beta1, "AdamW beta1", config::from_below(0, 1));
@@ -86,6 +87,10 @@ struct TrainConfig {
     v.field("peak_tflops", peak_tflops,
             "peak FLOP/s per device for MFU, in TFLOP/s (default: H100 SXM bf16 dense, 989)", config::at_least(0));
     v.field("dist_timeout_s", dist_timeout_s, "data-parallel: a collective waiting longer than this fails the run", config::above(0));
+    v.field("cpu_ranks", cpu_ranks,
+            "CPU only: processes one `lmlab train` starts, each with one thread and batch_size / cpu_ranks of every "
+            "batch, averaging gradients (same losses within rounding); 0 = auto: one per core for a dense lm task "
+            "without dropout when they divide batch_size, else 1 (one process, intra-op threads)", config::at_least(0));
     v.field("init_from", init_from,
             "start from this checkpoint's (or run's latest) weights: tensors whose name and shape match are "
             "copied, the rest keep their init (e.g. a dsmoe run from a dense one: only the gates are new); "

@@ -48,7 +48,7 @@ class LmTask : public DecoderTask {
     if (env.training) {
       train_shard_ = std::make_unique<data::TokenShard>(exp.data.dir + "/" + meta["train"].value("file", "train.bin"));
       data::check_token_ids(*train_shard_, data_vocab, meta_path);
-      source_ = std::make_unique<data::WindowSource>(*train_shard_, exp.data.seq_len, exp.train.batch_size,
+      source_ = std::make_unique<data::WindowSource>(*train_shard_, exp.data.seq_len, env.batch_per_rank,
                                                      static_cast<uint64_t>(exp.run.seed), env.rank, env.world_size);
     }
     // Checkpoints carry the data's tokenizer (when it has one) so generation needs nothing else.
