@@ -20,6 +20,7 @@
 #include "lmlab/tokenizer/tokenizer_json.h"
 #include "lmlab/tokenizer/trainer.h"
 #include "lmlab/train/checkpoint.h"
+#include "lmlab/train/cpu_ranks.h"
 #include "lmlab/train/cpu_threads.h"
 #include "lmlab/train/trainer.h"
 
@@ -81,15 +82,37 @@ std::string plot_losses(const std::string& run_dir) {
   return render_png_or_warn(plot, png) ? png : "";
 }
 
+// Step 3 on CPU ranks (cpu_ranks.h): `lmlab train` on the experiment, written beside the run as
+// quickstart.toml, and the result read back from the run directory.
+train::TrainResult train_on_ranks(Experiment exp, const train::CpuRankPlan& plan, const std::string& out_dir) {
+  const std::string toml = out_dir + "/quickstart.toml";
+  write_file_atomic(toml, config::to_toml(config::Schema::of(exp)));
+  const std::vector<std::string> self = train::own_arguments();
+  const int status = train::run_cpu_ranks(plan, {self.empty() ? "lmlab" : self[0], "train", "--config", toml});
+  if (status != 0) train::exit_as(status);  // rank 0 said why
+  train::TrainResult r;
+  r.run_dir = exp.run.out_dir;
+  r.checkpoint = train::latest_checkpoint(r.run_dir);
+  std::ifstream in(r.run_dir + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (!j.contains("val_loss")) continue;
+    r.val_loss = j["val_loss"].get<double>();
+    r.steps = j["step"].get<int64_t>();
+  }
+  return r;
+}
+
 void run_quickstart(const QuickstartOptions& o) {
-  // Trains in this process: restart once with the passive OpenMP wait policy so that both cores
-  // train (cpu_threads.h), before anything is printed or written.
+  // Where it trains in this process (one core, or a batch that does not split): restart once
+  // with the passive OpenMP wait policy so that both cores train (cpu_threads.h), before
+  // anything is printed or written.
   train::reexec_for_threads();
   if (!o.data_dir.empty()) ::setenv("LMLAB_DATA", o.data_dir.c_str(), 1);
   std::cout << version_text();
   const std::string stories = data_path("lm/tinystories/tinystories_train_slice_lowercased.txt");
-  // What it writes: tokenizer.json, data/ and run/ (the last replaced on every run).
-  check_output_dir({{"--output", o.out_dir}, {{"--data", data_root()}}, {"tokenizer.json", "data", "run"}, o.force});
+  // What it writes: tokenizer.json, data/, quickstart.toml and run/ (the last replaced on every run).
+  check_output_dir({{"--output", o.out_dir}, {{"--data", data_root()}}, {"tokenizer.json", "data", "run", "quickstart.toml"}, o.force});
   make_dirs(o.out_dir);
 
   // 1. Tokenizer: byte-level BPE, 2048 ids, on the first 1 MB of stories (seconds).
@@ -116,7 +139,9 @@ void run_quickstart(const QuickstartOptions& o) {
   std::filesystem::remove_all(exp.run.out_dir);
   std::cout << "[3/4] training a " << exp.model.n_layer << "-layer, d=" << exp.model.d_model << " model on the CPU for "
             << o.minutes << " min\n" << train::describe_model(exp);
-  train::TrainResult r = train::run_training(exp, false);
+  // On several cores one process per core, as `lmlab train` does (cpu_ranks.h).
+  const train::CpuRankPlan ranks = train::plan_cpu_ranks(exp, train::read_thread_env(), train::under_rank_launcher());
+  train::TrainResult r = ranks.ranks > 1 ? train_on_ranks(exp, ranks, o.out_dir) : train::run_training(exp, false);
   std::cout << "      validation loss after " << r.steps << " steps: " << r.val_loss << " nats/token\n";
 
   // 4. Samples.

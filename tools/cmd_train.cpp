@@ -1,6 +1,4 @@
 // lmlab train --config F.toml [--set key=value]... [--resume] [--print-config] [--print-params]
-#include <csignal>
-#include <cstdlib>
 #include <iostream>
 
 #include "commands.h"
@@ -41,17 +39,6 @@ void check_run_dir(const Experiment& exp, bool force) {
                     force});
 }
 
-// Ends this process as the ranks ended: with their exit code, or killed by the same signal.
-[[noreturn]] void end_as(int code) {
-  std::cout.flush();
-  std::cerr.flush();
-  if (code > 128 && code < 128 + NSIG) {
-    std::signal(code - 128, SIG_DFL);
-    std::raise(code - 128);
-  }
-  std::exit(code);
-}
-
 void run_train(const TrainOptions& o) {
   Experiment exp;
   config::Schema schema = config::Schema::of(exp);
@@ -74,7 +61,7 @@ void run_train(const TrainOptions& o) {
   // does not split exactly, restarts once with OMP_WAIT_POLICY=PASSIVE (cpu_threads.h).
   if (train::pick_device(exp.run.device).is_cpu()) {
     const train::CpuRankPlan ranks = train::plan_cpu_ranks(exp, train::read_thread_env(), train::under_rank_launcher());
-    if (ranks.ranks > 1) end_as(train::run_cpu_ranks(ranks));  // rank 0 says so once it is set up
+    if (ranks.ranks > 1) train::exit_as(train::run_cpu_ranks(ranks, train::own_arguments()));  // rank 0 logs them
     std::cout.flush();
     std::cerr.flush();
     train::reexec_for_threads();

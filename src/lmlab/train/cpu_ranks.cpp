@@ -160,13 +160,14 @@ bool wait_for(pid_t pid, double seconds, int* status) {
 
 }  // namespace
 
-int run_cpu_ranks(const CpuRankPlan& plan) {
+int run_cpu_ranks(const CpuRankPlan& plan, const std::vector<std::string>& args) {
   const int n = std::min(plan.ranks, kMaxRanks);
-  const std::vector<std::string> args = own_arguments();
   const int port = free_loopback_port();
   std::vector<std::string> err_files(n);
   for (int r = 1; r < n; ++r) err_files[r] = rank_err_file(r);
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, forward_signal);
+  std::cout.flush();  // rank 0 writes to the same stdout and stderr: what we printed comes first
+  std::cerr.flush();
   std::vector<pid_t> pids;
   for (int r = 0; r < n; ++r) {
     pids.push_back(spawn_rank(r, n, port, args, err_files[r]));
@@ -202,6 +203,16 @@ int run_cpu_ranks(const CpuRankPlan& plan) {
   if (first_failed < 0) return 0;
   // Rank 0's own failure is the one it explained (the others then only saw a peer vanish).
   return exit_code_of(status[rank0_silent ? first_failed : 0]);
+}
+
+void exit_as(int status) {
+  std::cout.flush();
+  std::cerr.flush();
+  if (status > 128 && status < 128 + NSIG) {
+    std::signal(status - 128, SIG_DFL);
+    std::raise(status - 128);
+  }
+  std::exit(status);
 }
 
 }  // namespace lmlab::train

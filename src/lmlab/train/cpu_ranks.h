@@ -41,12 +41,17 @@ CpuRankPlan plan_cpu_ranks(const Experiment& exp, const ThreadEnv& env, bool und
 // Whether RANK or WORLD_SIZE is set in this process's environment.
 bool under_rank_launcher();
 
-// Starts plan.ranks copies of this process (same arguments), waits for all and returns the exit
+// Starts plan.ranks processes of this executable, waits for all and returns the exit
 // status to end with: 0, else rank 0's when it failed by itself (it says why), else the first
 // failing rank's (an exit code, or 128 + the signal that killed it). Rank 0 writes to this
 // process's stdout and stderr; the others' stderr is kept in a temporary file and printed only
 // when that rank failed first and rank 0 said nothing.
-int run_cpu_ranks(const CpuRankPlan& plan);
+// `args`: the command line each rank runs (argv[0] first; the executable is this one).
+int run_cpu_ranks(const CpuRankPlan& plan, const std::vector<std::string>& args);
+
+// Ends this process as the ranks ended (run_cpu_ranks' status): with that exit code, or killed by
+// the same signal.
+[[noreturn]] void exit_as(int status);
 
 // In a rank started by run_cpu_ranks: the number of ranks sharing each global batch (from
 // LMLAB_CPU_RANKS, checked against WORLD_SIZE); 1 elsewhere.
