@@ -167,19 +167,19 @@ class Transformer(nn.Module):
         return 6 * n + 12 * self.a.n_layer * T * self.a.d_model
 
 
-def batches(a, device):
+def batches(a, device, batch, seed):
     """Random tokens, or windows of a raw little-endian uint16 token file (--data)."""
-    g = torch.Generator().manual_seed(a.seed)
+    g = torch.Generator().manual_seed(seed)
     if a.data:
         import numpy as np
         tokens = np.memmap(a.data, dtype=np.uint16, mode="r", offset=a.header_bytes)
     while True:
         if a.data:
-            starts = torch.randint(len(tokens) - a.seq_len - 1, (a.batch,), generator=g).tolist()
+            starts = torch.randint(len(tokens) - a.seq_len - 1, (batch,), generator=g).tolist()
             rows = [torch.from_numpy(tokens[s:s + a.seq_len + 1].astype("int64")) for s in starts]
             xy = torch.stack(rows)
         else:
-            xy = torch.randint(a.vocab, (a.batch, a.seq_len + 1), generator=g)
+            xy = torch.randint(a.vocab, (batch, a.seq_len + 1), generator=g)
         xy = xy.pin_memory().to(device, non_blocking=True) if device.type == "cuda" else xy
         yield xy[:, :-1], xy[:, 1:]
 
@@ -193,8 +193,16 @@ def run(a, mode, device):
                              {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.95), **({"fused": True} if a.fused_adamw else {}))
     step_model = torch.compile(model) if mode == "compile" else model
+    rank, world = 0, 1
+    if mode == "ddp":  # this process is one rank (RANK, WORLD_SIZE, MASTER_ADDR/PORT); --batch is global
+        import torch.distributed as dist
+        if not dist.is_initialized():
+            dist.init_process_group("gloo" if device.type == "cpu" else "nccl")
+        rank, world = dist.get_rank(), dist.get_world_size()
+        assert a.batch % world == 0, "--batch must be a multiple of WORLD_SIZE"
+        step_model = torch.nn.parallel.DistributedDataParallel(model)
     amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=not a.fp32)
-    data = batches(a, device)
+    data = batches(a, device, a.batch // world, a.seed + rank)
 
     def step():
         x, y = next(data)
@@ -220,7 +228,7 @@ def run(a, mode, device):
     flops = model.train_flops_per_token(a.seq_len)
     return {
         "impl": "pytorch-" + mode, "torch": torch.__version__, "device": str(device),
-        "threads": torch.get_num_threads(),
+        "threads": torch.get_num_threads(), "ranks": world, "rank": rank,
         "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "arch": a.arch, "params": sum(p.numel() for p in model.parameters()),
         "flops_per_token": flops, "batch": a.batch, "seq_len": a.seq_len, "steps": a.steps,
@@ -264,7 +272,9 @@ def main():
     p.add_argument("--grad-clip", type=float, default=1.0)
     p.add_argument("--fused-adamw", action="store_true", help="torch's fused AdamW kernel (default: foreach)")
     p.add_argument("--fp32", action="store_true", help="no bf16 autocast")
-    p.add_argument("--modes", default="eager,compile", help="comma list of eager, compile")
+    p.add_argument("--modes", default="eager,compile",
+                   help="comma list of eager, compile, ddp (eager DistributedDataParallel over the ranks that "
+                        "RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT describe; only rank 0 prints)")
     p.add_argument("--peak-tflops", type=float, default=989.0, help="bf16 dense peak (H100 SXM: 989)")
     p.add_argument("--data", help="raw little-endian uint16 token file (default: random tokens)")
     p.add_argument("--header-bytes", type=int, default=0, help="bytes to skip at the start of --data")
@@ -281,6 +291,8 @@ def main():
     device = torch.device(a.device)
     for mode in a.modes.split(","):
         result = run(a, mode, device)
+        if result["rank"] != 0:
+            continue
         line = json.dumps(result)
         print(line, flush=True)
         if a.out:
