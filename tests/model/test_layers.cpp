@@ -1,5 +1,5 @@
-// Attention, RoPE and RMSNorm against direct, loop-by-loop references and against the textbook
-// composition of libtorch ops they replace (values and gradients).
+// Attention, RoPE, RMSNorm and the one-row linear against direct, loop-by-loop references and
+// against the textbook composition of libtorch ops they replace (values and gradients).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "lmlab/model/attention.h"
+#include "lmlab/model/linear_rows.h"
 #include "lmlab/model/norm.h"
 #include "lmlab/model/rope.h"
 
@@ -180,4 +181,24 @@ TEST(RmsNorm, HasTheComposedFormulasValuesAndGradients) {
     (norm(xf) * gy).sum().backward();
     EXPECT_TRUE(torch::equal(xf.grad(), xg.grad()));
   }
+}
+
+// A single row (one decoded token) is torch::mv bit for bit, torch's linear to rounding, with or
+// without bias, and trains (mv has a gradient); several rows are torch's linear exactly.
+TEST(LinearRows, OneRowIsAMatrixVectorProductAndMoreRowsAreLinear) {
+  torch::manual_seed(4);
+  const auto w = torch::randn({48, 32}), b = torch::randn({48}), x = torch::randn({1, 1, 32});
+  for (const torch::Tensor& bias : {torch::Tensor(), b}) {
+    const auto got = linear_rows(x, w, bias);
+    const auto want = torch::nn::functional::linear(x, w, bias);
+    ASSERT_EQ(got.sizes(), want.sizes());
+    EXPECT_LT((got - want).abs().max().item<double>(), 1e-5);
+    const auto mv = bias.defined() ? torch::addmv(bias, w, x.reshape({32})) : torch::mv(w, x.reshape({32}));
+    EXPECT_TRUE(torch::equal(got, mv.view({1, 1, 48})));
+  }
+  const auto rows = torch::randn({2, 3, 32});
+  EXPECT_TRUE(torch::equal(linear_rows(rows, w, b), torch::nn::functional::linear(rows, w, b)));
+  auto wg = w.clone().requires_grad_();
+  linear_rows(x, wg).sum().backward();  // d sum(W x) / dW = 1 x^T
+  EXPECT_TRUE(torch::allclose(wg.grad(), x.reshape({1, 32}).expand({48, 32})));
 }

@@ -8,6 +8,7 @@
 
 #include "lmlab/common/error.h"
 #include "lmlab/model/in_dtype.h"
+#include "lmlab/model/linear_rows.h"
 
 #ifndef TORCH_VERSION_MAJOR
 #error "TORCH_VERSION_MAJOR is not defined: the SDPA branch below would silently never be taken"
@@ -206,13 +207,13 @@ AttentionOut MultiHeadAttentionImpl::forward(const AttentionIn& in) {
   RopeTables q_rope;
   if (in.rope) q_rope = Tq == T ? *in.rope : RopeTables{in.rope->cos.narrow(0, T - 1, 1), in.rope->sin.narrow(0, T - 1, 1)};
   torch::Tensor q, k, v;
-  if (run_qk) q = heads(wq(Tq == T ? x : x.narrow(1, T - 1, 1)), H);  // (B, H, Tq, D)
+  if (run_qk) q = heads(linear_rows(wq, Tq == T ? x : x.narrow(1, T - 1, 1)), H);  // (B, H, Tq, D)
   if (shared) {
     k = in.shared_k;  // (B, Hkv, Tk, D), already rotated and cached by the layer that made them
     v = in.shared_v;
   } else {
-    if (run_qk) k = heads(wk(x), Hkv);  // (B, Hkv, T, D)
-    v = heads(wv(x), Hkv);
+    if (run_qk) k = heads(linear_rows(wk, x), Hkv);  // (B, Hkv, T, D)
+    v = heads(linear_rows(wv, x), Hkv);
   }
   if (in.rope && q.defined()) q = apply_rope(q, q_rope);
   if (in.rope && k.defined() && !shared) k = apply_rope(k, *in.rope);
@@ -236,7 +237,7 @@ AttentionOut MultiHeadAttentionImpl::forward(const AttentionIn& in) {
     v = v.repeat_interleave(H / Hkv, 1);
   }
   auto y = mix(q, k, v, in, out);  // (B, H, Tq, D)
-  out.y = wo(y.transpose(1, 2).contiguous().view({B, Tq, H * D}));
+  out.y = linear_rows(wo, y.transpose(1, 2).contiguous().view({B, Tq, H * D}));
   return out;
 }
 

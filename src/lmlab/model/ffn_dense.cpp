@@ -2,6 +2,7 @@
 #include "lmlab/model/ffn_dense.h"
 
 #include "lmlab/model/init.h"
+#include "lmlab/model/linear_rows.h"
 
 namespace lmlab::model {
 
@@ -39,15 +40,15 @@ DenseFfnImpl::DenseFfnImpl(const DenseFfnOptions& o) : activation_(o.activation)
 torch::Tensor DenseFfnImpl::forward(const torch::Tensor& x, const FfnContext& ctx) {
   torch::Tensor h;  // (B, T, hidden)
   switch (activation_) {
-    case Activation::SwiGlu: h = torch::silu(w1(x)) * w3(x); break;
-    case Activation::GeluTanh: h = torch::gelu(w1(x), "tanh"); break;
-    case Activation::Gelu: h = torch::gelu(w1(x)); break;
+    case Activation::SwiGlu: h = torch::silu(linear_rows(w1, x)) * linear_rows(w3, x); break;
+    case Activation::GeluTanh: h = torch::gelu(linear_rows(w1, x), "tanh"); break;
+    case Activation::Gelu: h = torch::gelu(linear_rows(w1, x)); break;
   }
   // Only when someone may read it: the eval path (lmlab eval, validation), not training steps
   // and not the generator's, where 4 more ops per layer and token cost more than the matmuls.
   stats_.clear();
   if (ctx.want_stats && !is_training()) stats_.set("near_zero_share", near_zero_share(h, near_zero_eps_));
-  return w2(h);
+  return linear_rows(w2, h);
 }
 
 double DenseFfnImpl::flops_per_token() const {

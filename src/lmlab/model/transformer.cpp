@@ -9,6 +9,7 @@
 #include "lmlab/common/error.h"
 #include "lmlab/model/decoder_check.h"
 #include "lmlab/model/init.h"
+#include "lmlab/model/linear_rows.h"
 
 namespace lmlab::model {
 
@@ -132,7 +133,7 @@ torch::Tensor TransformerImpl::forward_impl(const torch::Tensor& idx, KVCache* c
     x = m.blocks[l]->forward(x, ctx);
   }
   x = m.norm(x);  // (B, T, C), or (B, 1, C) when next_only
-  return cfg_.tie_embeddings ? torch::nn::functional::linear(x, m.tok_emb->weight) : m.lm_head(x);  // (B, T, V)
+  return cfg_.tie_embeddings ? linear_rows(x, m.tok_emb->weight) : linear_rows(m.lm_head, x);  // (B, T, V)
 }
 
 torch::Tensor TransformerImpl::forward(const torch::Tensor& idx) { return forward_impl(idx, nullptr, nullptr, false); }
