@@ -10,10 +10,11 @@
 # For each length: greedy (--temperature 0 --ignore-eos), first both sides' token ids are checked
 # equal (lmlab --ids), then REPEATS rounds of A B / B A (lmlab, reference), each a fresh process, each
 # timing its own generation in-process (prompt forward to last token; lmlab's --timing, which
-# includes streaming the text to stdout). Prints every run, the medians and the ratio
-# lmlab / reference. Both sides get the same intra-op threads (THREADS, default 1 = torch's
-# default on this VM) and OMP_NUM_THREADS. Past 128 tokens the window slides and both sides
-# recompute the last 128 tokens per step, so the 1000-token figure measures mostly that.
+# includes streaming the text to stdout). Prints every run, the medians and their ratio
+# lmlab / reference, and the median and range of the rounds' own ratios. Both sides get the
+# same intra-op threads (THREADS, default 1 = torch's default on this VM) and OMP_NUM_THREADS.
+# Past 128 tokens the window slides and both sides recompute the last 128 tokens per step, so
+# the 1000-token figure measures mostly that.
 set -euo pipefail
 
 LMLAB=${LMLAB:-build/tools/lmlab}
@@ -60,7 +61,7 @@ for n in $TOKENS; do
     echo "reference: $theirs" | cut -c1-300
     status=1
   fi
-  : > "$work/a" && : > "$work/b"
+  : > "$work/a" && : > "$work/b" && : > "$work/ratio"
   for r in $(seq 1 "$REPEATS"); do
     # A B in odd rounds, B A in even ones: a load that drifts during the run favours neither side.
     (( r % 2 )) || b=$(reference_run "$n" | json_field tokens_per_s)
@@ -68,12 +69,16 @@ for n in $TOKENS; do
     a=$(sed -n 's/.* = \([0-9.]*\) tokens\/s.*/\1/p' "$work/err")
     (( r % 2 == 0 )) || b=$(reference_run "$n" | json_field tokens_per_s)
     printf '   round %d: lmlab %8.1f tokens/s   reference %8.1f tokens/s\n' "$r" "$a" "$b"
-    echo "$a" >> "$work/a" && echo "$b" >> "$work/b"
+    echo "$a" >> "$work/a" && echo "$b" >> "$work/b" && echo "$a / $b" | bc -l >> "$work/ratio"
   done
   expected_text="$PROMPT$(printf '%s' "$theirs" | "$LMLAB" tokenizer decode --tokenizer "$CHECKPOINT/tokenizer.json")"
   [[ "$(cat "$work/text")" == "$expected_text" ]] || { echo "   lmlab's streamed text differs from decoding the reference's ids"; status=1; }
   ma=$(median < "$work/a") mb=$(median < "$work/b")
   printf '   median: lmlab %.1f tokens/s, reference %.1f tokens/s, ratio %.2fx\n' "$ma" "$mb" "$(echo "$ma / $mb" | bc -l)"
+  # The two sides of a round run seconds apart, so the machine's slow phases (a 128-token run
+  # lasts ~70 ms) weigh on both: the median of the rounds' ratios is the steadier figure.
+  printf '   per round: median ratio %.2fx, range %.2f-%.2fx\n' "$(median < "$work/ratio")" \
+    "$(sort -g "$work/ratio" | head -1)" "$(sort -g "$work/ratio" | tail -1)"
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit $status
