@@ -1,7 +1,7 @@
 // CPU ranks (cpu_ranks.h): the plan, and `lmlab train` splitting each batch over one process per
 // core: the same losses as one process within rounding, exact resume after kill -9, one error
 // line for bad input, a SIGTERM to the launcher stopping every rank, a time budget ending all
-// ranks at the same step.
+// ranks at the same step, and a run auto keeps in one process saying why.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -205,4 +205,14 @@ TEST(CpuRanks, ATimeBudgetEndsEveryRankAfterTheSameStep) {
   ASSERT_EQ(r.exit_code, 0) << "a rank that went on would wait for the others: " << r.err;
   EXPECT_NE(r.err.find("cpu ranks: 2"), std::string::npos) << r.err;
   EXPECT_FALSE(f.steps("timed").empty());
+}
+
+TEST(CpuRanks, AMoeRunStaysOneProcessAndSaysWhy) {
+  if (!two_cores()) GTEST_SKIP() << "one core: nothing to explain";
+  RanksRun f(2);
+  auto r = run_lmlab(f.args("moe", "--set model.ffn.type=moe --set model.ffn.n_experts=2"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("cpu ranks:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("; one process (train.cpu_ranks: model.ffn.type \"moe\" routes on whole-batch statistics)"),
+            std::string::npos) << r.err;
 }

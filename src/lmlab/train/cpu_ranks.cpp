@@ -84,6 +84,18 @@ int64_t cpu_rank_split() {
   return n;
 }
 
+std::string with_cpu_ranks(const std::string& threads, const Experiment& exp, int64_t split, bool alone) {
+  const TrainConfig& tc = exp.train;
+  if (split > 1)
+    return "cpu ranks: " + std::to_string(split) + " processes x " + std::to_string(tc.batch_size / split) +
+           " of each batch of " + std::to_string(tc.batch_size) + " (train.cpu_ranks = " + std::to_string(tc.cpu_ranks) +
+           (tc.cpu_ranks == 0 ? ": one per core)\n" : ")\n") + threads;
+  const ThreadEnv cpu = read_thread_env();
+  if (!alone || cpu.cores < 2) return threads;
+  const CpuRankPlan plan = plan_cpu_ranks(exp, cpu, false);
+  return plan.ranks == 1 ? threads + "; one process (train.cpu_ranks: " + plan.why + ")" : threads;
+}
+
 namespace {
 
 // A TCP port free on the loopback now (the kernel's pick; rank 0 binds it a moment later).
@@ -158,6 +170,30 @@ bool wait_for(pid_t pid, double seconds, int* status) {
   return false;
 }
 
+// Waits for every rank, filling status[r] (waitpid's); returns the first that failed, or -1.
+// Once one fails, rank 0 usually fails for the same reason a moment later and says it on our
+// stderr: it gets that moment, then every rank still waiting for the failed one is stopped.
+int wait_for_ranks(const std::vector<pid_t>& pids, std::vector<int>& status) {
+  int first_failed = -1;
+  for (size_t alive = pids.size(); alive > 0;) {
+    int st = 0;
+    const pid_t pid = waitpid(-1, &st, 0);
+    if (pid < 0 && errno == EINTR) continue;
+    if (pid < 0) break;
+    const auto it = std::find(pids.begin(), pids.end(), pid);
+    if (it == pids.end()) continue;
+    const auto r = static_cast<size_t>(it - pids.begin());
+    status[r] = st;
+    --alive;
+    if (exit_code_of(st) == 0 || first_failed >= 0) continue;
+    first_failed = static_cast<int>(r);
+    if (r != 0 && status[0] == -1 && wait_for(pids[0], 2.0, &status[0])) --alive;
+    for (size_t k = 0; k < pids.size(); ++k)
+      if (status[k] == -1) kill(pids[k], SIGTERM);
+  }
+  return first_failed;
+}
+
 }  // namespace
 
 int run_cpu_ranks(const CpuRankPlan& plan, const std::vector<std::string>& args) {
@@ -175,25 +211,7 @@ int run_cpu_ranks(const CpuRankPlan& plan, const std::vector<std::string>& args)
     g_count = r + 1;
   }
   std::vector<int> status(n, -1);
-  int first_failed = -1, alive = n;
-  while (alive > 0) {
-    int st = 0;
-    const pid_t pid = waitpid(-1, &st, 0);
-    if (pid < 0 && errno == EINTR) continue;
-    if (pid < 0) break;
-    const auto it = std::find(pids.begin(), pids.end(), pid);
-    if (it == pids.end()) continue;
-    const int r = static_cast<int>(it - pids.begin());
-    status[r] = st;
-    --alive;
-    if (exit_code_of(st) == 0 || first_failed >= 0) continue;
-    first_failed = r;
-    // Rank 0 usually fails for the same reason a moment later and says it on our stderr: give it
-    // that moment, then stop every rank still waiting for the one that failed.
-    if (r != 0 && status[0] == -1 && wait_for(pids[0], 2.0, &status[0])) --alive;
-    for (int k = 0; k < n; ++k)
-      if (status[k] == -1) kill(pids[k], SIGTERM);
-  }
+  const int first_failed = wait_for_ranks(pids, status);
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, SIG_DFL);
   g_count = 0;
   // Rank 0 finished, or was stopped before it could say why: the failed rank's words are shown.

@@ -53,6 +53,11 @@ int run_cpu_ranks(const CpuRankPlan& plan, const std::vector<std::string>& args)
 // the same signal.
 [[noreturn]] void exit_as(int status);
 
+// The threads line (cpu_threads.h) with what CPU ranks add to it: in a rank of run_cpu_ranks
+// (`split` > 1) a line before it, "cpu ranks: 2 processes x 8 of each batch of 16 (...)"; in a
+// lone CPU process (`alone`) on several cores, why auto kept one process.
+std::string with_cpu_ranks(const std::string& threads, const Experiment& exp, int64_t split, bool alone);
+
 // In a rank started by run_cpu_ranks: the number of ranks sharing each global batch (from
 // LMLAB_CPU_RANKS, checked against WORLD_SIZE); 1 elsewhere.
 int64_t cpu_rank_split();

@@ -388,17 +388,10 @@ TrainResult run_engine(Task& task, Experiment exp, bool resume) {
   TaskEnv env(exp, device);
   env.rank = dist.rank();
   env.world_size = dist.world_size();
-  if (const int64_t split = cpu_rank_split(); split > 1) {
-    if (tc.batch_size % split != 0) throw UserError("train.batch_size must be a multiple of LMLAB_CPU_RANKS");
-    env.batch_per_rank = tc.batch_size / split;
-    threads = "cpu ranks: " + std::to_string(split) + " processes x " + std::to_string(env.batch_per_rank) +
-              " of each batch of " + std::to_string(tc.batch_size) + " (train.cpu_ranks = " +
-              std::to_string(tc.cpu_ranks) + (tc.cpu_ranks == 0 ? ": one per core)\n" : ")\n") + threads;
-  } else if (device.is_cpu() && dist.world_size() == 1) {
-    const ThreadEnv cpu = read_thread_env();
-    const CpuRankPlan plan = plan_cpu_ranks(exp, cpu, false);
-    if (plan.ranks == 1 && cpu.cores > 1) threads += "; one process (train.cpu_ranks: " + plan.why + ")";
-  }
+  const int64_t split = cpu_rank_split();
+  if (tc.batch_size % split != 0) throw UserError("train.batch_size must be a multiple of LMLAB_CPU_RANKS");
+  env.batch_per_rank = tc.batch_size / split;
+  threads = with_cpu_ranks(threads, exp, split, device.is_cpu() && dist.world_size() == 1);
   env.main = dist.is_main();
   env.bf16 = device.is_cuda() && tc.precision != "fp32";
   env.resume = resume;
