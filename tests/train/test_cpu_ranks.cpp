@@ -1,7 +1,7 @@
 // CPU ranks (cpu_ranks.h): the plan, and `lmlab train` splitting each batch over one process per
 // core: the same losses as one process within rounding, exact resume after kill -9, one error
-// line for bad input, a SIGTERM to the launcher stopping every rank, a time budget ending all
-// ranks at the same step, and a run auto keeps in one process saying why.
+// line for bad input, a rank killed first named, a SIGTERM to the launcher stopping every rank,
+// a time budget ending all ranks at the same step, and a run auto keeps in one process saying why.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -170,6 +170,18 @@ TEST(CpuRanks, BadDataIsOneErrorLineAndExit2) {
   EXPECT_EQ(r.err.rfind("lmlab: error: ", 0), 0u) << r.err;
   EXPECT_NE(r.err.find("meta.json"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "rank 1's copy of the error is not shown: " << r.err;
+}
+
+TEST(CpuRanks, ARankKilledFirstIsNamedAndTheRunEndsAtOnce) {
+  if (!two_cores()) GTEST_SKIP() << "one core: auto keeps one process";
+  RanksRun f(200);
+  const auto start = std::chrono::steady_clock::now();
+  auto r = run_lmlab(f.args("dead", "--set train.dist_timeout_s=60"), "", "LMLAB_TEST_KILL_AFTER_STEP=3@1 ");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_NE(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("lmlab: cpu rank 1 of 2 was killed by signal 9 (Killed) first"), std::string::npos) << r.err;
+  EXPECT_LT(seconds, 30.0) << "rank 0 waited for the dead rank's timeout";
+  EXPECT_TRUE(f.steps("dead").size() < 200u) << "the run stopped";
 }
 
 TEST(CpuRanks, SigtermToTheLauncherStopsEveryRank) {

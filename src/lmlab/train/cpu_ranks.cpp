@@ -217,6 +217,12 @@ int run_cpu_ranks(const CpuRankPlan& plan, const std::vector<std::string>& args)
   // Rank 0 finished, or was stopped before it could say why: the failed rank's words are shown.
   const bool rank0_silent = exit_code_of(status[0]) == 0 || (WIFSIGNALED(status[0]) && WTERMSIG(status[0]) == SIGTERM);
   if (first_failed > 0 && rank0_silent) std::cerr << read_file(err_files[first_failed]);
+  // A rank that was killed says nothing itself, and rank 0 only saw a peer vanish: name it.
+  if (first_failed > 0 && WIFSIGNALED(status[first_failed])) {
+    const int sig = WTERMSIG(status[first_failed]);
+    std::cerr << "lmlab: cpu rank " << first_failed << " of " << n << " was killed by signal " << sig << " ("
+              << strsignal(sig) << ") first\n";
+  }
   for (int r = 1; r < n; ++r) std::remove(err_files[r].c_str());
   if (first_failed < 0) return 0;
   // Rank 0's own failure is the one it explained (the others then only saw a peer vanish).

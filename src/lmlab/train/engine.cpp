@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -296,8 +297,11 @@ TrainResult Engine::run() {
   }
   env_.start_step = step_;
   task_.on_start(env_);
-  const char* kill_env = std::getenv("LMLAB_TEST_KILL_AFTER_STEP");  // tests: die like kill -9
-  const int64_t kill_after = kill_env ? std::atoll(kill_env) : -1;
+  // Tests: die like kill -9 after step N ("N"), or only on rank R ("N@R").
+  const char* kill_env = std::getenv("LMLAB_TEST_KILL_AFTER_STEP");
+  const char* kill_rank = kill_env ? std::strchr(kill_env, '@') : nullptr;
+  const bool kill_here = kill_env && (!kill_rank || std::atoll(kill_rank + 1) == dist_.rank());
+  const int64_t kill_after = kill_here ? std::atoll(kill_env) : -1;
 
   const auto start = std::chrono::steady_clock::now();
   interval_start_ = start;
