@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <string_view>
 #include <thread>
 
 #include "lmlab/common/error.h"
@@ -122,13 +123,20 @@ void forward_signal(int sig) {
 }
 
 pid_t spawn_rank(int rank, int ranks, int port, const std::vector<std::string>& args, const std::string& err_file) {
+  const std::vector<std::pair<std::string, std::string>> ours = {
+      {"RANK", std::to_string(rank)},        {"LOCAL_RANK", std::to_string(rank)},
+      {"WORLD_SIZE", std::to_string(ranks)}, {"LOCAL_WORLD_SIZE", std::to_string(ranks)},
+      {"MASTER_ADDR", "127.0.0.1"},          {"MASTER_PORT", std::to_string(port)},
+      {"LMLAB_CPU_RANKS", std::to_string(ranks)}};
+  // The caller's environment without our keys: getenv takes the first of two, so an exported
+  // MASTER_PORT or LOCAL_RANK would otherwise win over the rank's own.
   std::vector<std::string> env_text;
-  for (char** e = environ; *e; ++e) env_text.emplace_back(*e);
-  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
-           {"RANK", std::to_string(rank)}, {"LOCAL_RANK", std::to_string(rank)}, {"WORLD_SIZE", std::to_string(ranks)},
-           {"LOCAL_WORLD_SIZE", std::to_string(ranks)}, {"MASTER_ADDR", "127.0.0.1"},
-           {"MASTER_PORT", std::to_string(port)}, {"LMLAB_CPU_RANKS", std::to_string(ranks)}})
-    env_text.push_back(k + "=" + v);
+  for (char** e = environ; *e; ++e) {
+    const std::string_view entry(*e);
+    const auto is_ours = [&](const auto& kv) { return entry.substr(0, entry.find('=')) == kv.first; };
+    if (std::none_of(ours.begin(), ours.end(), is_ours)) env_text.emplace_back(entry);
+  }
+  for (const auto& [k, v] : ours) env_text.push_back(k + "=" + v);
   std::vector<char*> envp, argv;
   for (auto& e : env_text) envp.push_back(e.data());
   envp.push_back(nullptr);
