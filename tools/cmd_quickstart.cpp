@@ -16,6 +16,7 @@
 #include "lmlab/config/config.h"
 #include "lmlab/data/prepare.h"
 #include "lmlab/eval/generate.h"
+#include "lmlab/runlog/results_table.h"
 #include "lmlab/tokenizer/tokenizer.h"
 #include "lmlab/tokenizer/tokenizer_json.h"
 #include "lmlab/tokenizer/trainer.h"
@@ -93,13 +94,10 @@ train::TrainResult train_on_ranks(Experiment exp, const train::CpuRankPlan& plan
   train::TrainResult r;
   r.run_dir = exp.run.out_dir;
   r.checkpoint = train::latest_checkpoint(r.run_dir);
-  std::ifstream in(r.run_dir + "/metrics.jsonl");
-  for (std::string line; std::getline(in, line);) {
-    const auto j = nlohmann::json::parse(line);
-    if (!j.contains("val_loss")) continue;
-    r.val_loss = j["val_loss"].get<double>();
-    r.steps = j["step"].get<int64_t>();
-  }
+  // The final evaluation is the run's last record: its val_loss and step.
+  const std::string metrics = "@" + r.run_dir + "/metrics.jsonl:";
+  r.val_loss = runlog::resolve_metric("v=" + metrics + "val_loss").second.get<double>();
+  r.steps = runlog::resolve_metric("s=" + metrics + "step").second.get<int64_t>();
   return r;
 }
 
