@@ -16,7 +16,6 @@
 #include "testing.h"
 #include "train_test_util.h"
 
-using lmlab::test::read_jsonl;
 using lmlab::test::run_lmlab;
 using lmlab::test::TempDir;
 using namespace lmlab::train;
@@ -58,17 +57,7 @@ struct RanksRun {
   std::string args(const std::string& run, const std::string& extra = "") const {
     return "train --config " + dir.file("r.toml") + " --set run.out_dir=" + dir.file(run) + " " + extra;
   }
-  // The training lines of metrics.jsonl without their timing (tokens_per_s, mfu).
-  std::vector<nlohmann::json> steps(const std::string& run) const {
-    std::vector<nlohmann::json> out;
-    for (auto& j : read_jsonl(dir.file(run + "/metrics.jsonl")))
-      if (j.contains("loss")) {
-        j.erase("tokens_per_s");
-        j.erase("mfu");
-        out.push_back(j);
-      }
-    return out;
-  }
+  std::vector<nlohmann::json> steps(const std::string& run) const { return lmlab::test::step_lines(dir.file(run)); }
 };
 
 bool two_cores() { return available_cores() >= 2; }

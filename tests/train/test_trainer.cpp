@@ -24,6 +24,7 @@
 
 using lmlab::test::read_jsonl;
 using lmlab::test::run_lmlab;
+using lmlab::test::step_lines;
 using lmlab::test::TempDir;
 using nlohmann::json;
 
@@ -57,18 +58,6 @@ lmlab::test::RunResult run_shell(const std::string& command) {
 }
 
 std::string exe() { return std::string("'") + LMLAB_EXE + "' "; }
-
-// The training-step lines (those with a loss), without timing-dependent fields.
-std::vector<json> step_lines(const std::string& run_dir) {
-  std::vector<json> out;
-  for (json j : read_jsonl(run_dir + "/metrics.jsonl"))
-    if (j.contains("loss")) {
-      j.erase("tokens_per_s");
-      j.erase("mfu");
-      out.push_back(j);
-    }
-  return out;
-}
 
 // Ranks 0 and 1 of `lmlab <args>` side by side with `env` (address, port, world size, ...);
 // exit status 0 only when both succeed; rank 1's stderr is appended to the result's err.

@@ -41,4 +41,17 @@ inline std::vector<nlohmann::json> read_jsonl(const std::string& path) {
   return out;
 }
 
+// The training-step lines of a run's metrics.jsonl (those with a loss), without the fields that
+// depend on timing (tokens_per_s, mfu).
+inline std::vector<nlohmann::json> step_lines(const std::string& run_dir) {
+  std::vector<nlohmann::json> out;
+  for (nlohmann::json j : read_jsonl(run_dir + "/metrics.jsonl"))
+    if (j.contains("loss")) {
+      j.erase("tokens_per_s");
+      j.erase("mfu");
+      out.push_back(j);
+    }
+  return out;
+}
+
 }  // namespace lmlab::test
